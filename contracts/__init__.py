@@ -1,0 +1,1 @@
+"""The buyer's side: contracts, coverage, the agreement and its enforcement, settlement, audit."""

@@ -1,0 +1,13 @@
+"""The contracts Piccolo app."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+APP_CONFIG = AppConfig(
+    app_name="contracts",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[],
+    migration_dependencies=["carepact.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,1 @@
+"""What the buyer's side stores. Contracts, coverage and settlement arrive with their issue."""

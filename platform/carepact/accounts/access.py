@@ -1,0 +1,214 @@
+"""The one permission mechanism: who is asking, what they may see, what they may change.
+
+Every endpoint reaches objects through ``visible_*`` filters (lists and single reads alike),
+so an object outside the caller's scope is simply not found: 404, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from piccolo.columns.combination import Where
+from piccolo.query.methods.select import Select
+
+from carepact.accounts.tables import Account, Assignment, Role
+from carepact.errors import Problem, forbidden
+from carepact.registry.tables import Household, Organisation, OrganisationKind, Person, Region, Resident
+
+ROLE_LABELS = {
+    Role.city_admin: "市民政局管理员",
+    Role.county_auditor: "县区民政局审核员",
+    Role.township_officer: "乡镇（街道）经办人",
+    Role.provider_manager: "服务机构负责人",
+    Role.field_worker: "社工 / 护理员",
+    Role.care_home_staff: "供养机构工作人员",
+}
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated caller, as every check sees it."""
+
+    account_id: int
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    region_id: int | None
+    region_path: str | None
+    region_name: str | None
+    organisation_id: int | None
+    organisation_name: str | None
+    via: str  # "session" | "token"
+    csrf_token: str = ""
+
+    @property
+    def is_bureau(self) -> bool:
+        return self.role in (Role.city_admin, Role.county_auditor, Role.township_officer)
+
+
+def _never(column: Any) -> Where:
+    # A condition no row satisfies: ids are positive.
+    return column < 0
+
+
+def _in_subtree(path_column: Any, principal: Principal) -> Where:
+    return path_column.like(f"{principal.region_path}%")
+
+
+def _open_assignments() -> Select:
+    today = dt.date.today()
+    return Assignment.select(Assignment.household).where(
+        (Assignment.starts_on <= today) & ((Assignment.ends_on.is_null()) | (Assignment.ends_on >= today))
+    )
+
+
+def visible_households(principal: Principal) -> Where:
+    """Households the caller may see: region subtree, or the open assignments of them or their org."""
+    match principal.role:
+        case Role.city_admin | Role.county_auditor | Role.township_officer:
+            return _in_subtree(Household.village._.path, principal)
+        case Role.provider_manager:
+            return Household.id.is_in(_open_assignments().where(Assignment.organisation == principal.organisation_id))
+        case Role.field_worker:
+            return Household.id.is_in(_open_assignments().where(Assignment.worker == principal.account_id))
+        case _:
+            return _never(Household.id)
+
+
+def visible_residents(principal: Principal) -> Where:
+    """Facility residents: the facility's own staff, and bureaus whose region holds the facility."""
+    match principal.role:
+        case Role.city_admin | Role.county_auditor:
+            return _in_subtree(Resident.facility._.region._.path, principal)
+        case Role.care_home_staff:
+            return Resident.facility == principal.organisation_id
+        case _:
+            return _never(Resident.id)
+
+
+def visible_persons(principal: Principal) -> Where:
+    """A person is visible through their household or through a facility stay."""
+    through_household = Person.household.is_in(Household.select(Household.id).where(visible_households(principal)))
+    through_stay = Person.id.is_in(Resident.select(Resident.person).where(visible_residents(principal)))
+    return through_household | through_stay
+
+
+def visible_organisations(principal: Principal) -> Where:
+    """Bureaus see organisations in their subtree plus every provider and facility (whom they
+    buy from, wherever registered); everyone else sees only their own organisation."""
+    if principal.is_bureau:
+        return _in_subtree(Organisation.region._.path, principal) | Organisation.kind.is_in(
+            [OrganisationKind.provider.value, OrganisationKind.facility.value]
+        )
+    if principal.organisation_id is None:
+        return _never(Organisation.id)
+    return Organisation.id == principal.organisation_id
+
+
+def visible_regions(principal: Principal) -> Where:
+    """Region names are public knowledge; bureaus browse their own subtree, others the city."""
+    if principal.is_bureau:
+        return _in_subtree(Region.path, principal)
+    return Region.id > 0
+
+
+# --- what a role may change --------------------------------------------------------------
+
+# Actions are verbs on object types; the table is the whole policy for writes.
+WRITE_POLICY: dict[str, frozenset[Role]] = {
+    "household.create": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
+    "household.update": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
+    "household.import": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
+    "person.read_sensitive": frozenset(
+        {Role.city_admin, Role.county_auditor, Role.township_officer, Role.provider_manager, Role.field_worker}
+    ),
+    "person.read_id_number": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
+    "audit.read": frozenset({Role.city_admin}),
+}
+
+
+def may(principal: Principal, action: str) -> bool:
+    return principal.role in WRITE_POLICY.get(action, frozenset())
+
+
+def require(principal: Principal, action: str) -> None:
+    if not may(principal, action):
+        raise forbidden()
+
+
+def region_in_scope(principal: Principal, region_path: str) -> bool:
+    """Whether a region (by path) lies in the caller's subtree (bureau roles only)."""
+    return bool(principal.is_bureau and principal.region_path and region_path.startswith(principal.region_path))
+
+
+# --- Litestar glue -------------------------------------------------------------------------
+
+
+def principal_of(connection: ASGIConnection) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise Problem(401, "auth.required", "请先登录。")
+    return user
+
+
+def requires_role(*roles: Role):
+    """Guard: the handler is only for these roles (object scope is still checked inside)."""
+
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if principal_of(connection).role not in allowed:
+            raise forbidden()
+
+    guard.__name__ = "requires_" + "_or_".join(r.value for r in roles)
+    return guard
+
+
+async def provide_principal(request: Request) -> Principal:
+    return principal_of(request)
+
+
+# Handlers declare `principal: CurrentPrincipal` to receive the caller.
+CurrentPrincipal = NamedDependency[Principal]
+
+
+async def load_principal(account_id: int, via: str, csrf_token: str = "") -> Principal | None:
+    row = (
+        await Account.select(
+            Account.id,
+            Account.user,
+            Account.user._.username,
+            Account.user._.active,
+            Account.display_name,
+            Account.role,
+            Account.region,
+            Account.region._.path,
+            Account.region._.name,
+            Account.organisation,
+            Account.organisation._.name,
+        )
+        .where(Account.id == account_id)
+        .first()
+    )
+    if row is None or not row["user.active"]:
+        return None
+    return Principal(
+        account_id=row["id"],
+        user_id=row["user"],
+        username=row["user.username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        region_id=row["region"],
+        region_path=row["region.path"],
+        region_name=row["region.name"],
+        organisation_id=row["organisation"],
+        organisation_name=row["organisation.name"],
+        via=via,
+        csrf_token=csrf_token,
+    )

@@ -1,0 +1,126 @@
+"""create_app(): the composition root for the web process."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import Litestar, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import ResponseHeader
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+
+from carepact import __version__, db
+from carepact.accounts.access import provide_principal
+from carepact.accounts.middleware import AuthMiddleware
+from carepact.accounts.routes import AuthController
+from carepact.api import provide_page
+from carepact.audit.routes import AuditController
+from carepact.errors import EXCEPTION_HANDLERS
+from carepact.registry.routes import HouseholdController, OrganisationController, PersonController, RegionController
+from carepact.settings import STATIC_DIR, get_settings
+
+log = logging.getLogger("carepact")
+
+
+class NotMigrated(RuntimeError):
+    pass
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    version: str
+
+
+@get("/api/health", operation_id="health", summary="健康检查", exclude_from_auth=True, tags=["系统 system"])
+async def health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+async def _check_migrated() -> None:
+    pending = await db.pending_migrations()
+    if pending:
+        raise NotMigrated(
+            f"数据库尚未迁移（{len(pending)} 个迁移未执行）。请先运行 `carepact migrate`（或 `make run`）。"
+            f" Database is not migrated: run `carepact migrate`. Pending: {', '.join(pending[:5])}"
+        )
+
+
+def _login_store() -> Store:
+    settings = get_settings()
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.redis_url, namespace="carepact")
+    return MemoryStore()
+
+
+SECURITY_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value=(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        ),
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Permissions-Policy", value="camera=(self), geolocation=(self), microphone=()"),
+]
+
+
+def create_app() -> Litestar:
+    api = Router(
+        path="/",
+        route_handlers=[
+            health,
+            AuthController,
+            RegionController,
+            OrganisationController,
+            HouseholdController,
+            PersonController,
+            AuditController,
+        ],
+        dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
+    )
+    static = create_static_files_router(
+        path="/",
+        directories=[STATIC_DIR],
+        html_mode=True,
+        name="static",
+        include_in_schema=False,
+        opt={"exclude_from_auth": True},
+    )
+    return Litestar(
+        route_handlers=[api, static],
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        on_startup=[db.start, _check_migrated],
+        on_shutdown=[db.stop],
+        exception_handlers=EXCEPTION_HANDLERS,
+        stores={"login_limits": _login_store()},
+        response_headers=SECURITY_HEADERS,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=20 * 1024 * 1024,
+        openapi_config=OpenAPIConfig(
+            title="carepact API",
+            version=__version__,
+            description="特困人员照料服务购买、履约核验与审计平台 API。所有错误响应为 {code, message, fields}。",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "session": SecurityScheme(type="apiKey", name="carepact_session", security_scheme_in="cookie"),
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"session": []}, {"bearer": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,245 @@
+"""The `carepact` command: serve, migrate, demo-data, users, audit, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+os.environ.setdefault("PICCOLO_CONF", "carepact.piccolo_conf")
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    async def wrapped() -> Any:
+        from carepact import db
+
+        await db.start()
+        try:
+            return await coro
+        finally:
+            await db.stop()
+
+    return asyncio.run(wrapped())
+
+
+async def _pending() -> list[str]:
+    from carepact import db
+
+    return await db.pending_migrations()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from carepact import db
+
+    _run(db.migrate())
+    print("数据库已是最新结构。 Database is migrated.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    pending = _run(_pending())
+    if pending:
+        print(f"数据库尚未迁移（{len(pending)} 个迁移未执行）：请先运行 `carepact migrate`。", file=sys.stderr)
+        return 2
+    print(f"carepact 已启动： http://{args.host}:{args.port}/")
+    uvicorn.run(
+        "carepact.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from carepact.demo.build import build_demo
+
+    households = {"city": 5565, "small": 120}[args.scale]
+    summary = _run(build_demo(households=households))
+    if summary.created:
+        print(f"已生成演示城市：{summary.households} 户分散供养，{summary.residents} 名集中供养人员。")
+    else:
+        print(f"演示数据已存在（{summary.households} 户，{summary.residents} 名住院人员），未重复生成。")
+    print(f"\n演示账号（密码均为 {summary.password}），登录 http://127.0.0.1:8000/ ：")
+    for a in summary.accounts:
+        print(f"  {a.username:<22} {a.role_label:<12} {a.scope}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from carepact.accounts.services import create_account
+    from carepact.accounts.tables import Role
+    from carepact.errors import Problem
+    from carepact.registry.tables import Organisation, Region
+
+    password = args.password or os.environ.get("CAREPACT_NEW_PASSWORD") or getpass.getpass("密码: ")
+
+    async def go() -> int:
+        region_id = org_id = None
+        if args.region:
+            row = await Region.select(Region.id).where(Region.code == args.region).first()
+            if not row:
+                raise Problem(400, "region.unknown", f"行政区域代码 {args.region} 不存在")
+            region_id = row["id"]
+        if args.organisation:
+            row = await Organisation.select(Organisation.id).where(Organisation.name == args.organisation).first()
+            if not row:
+                raise Problem(400, "organisation.unknown", f"机构 {args.organisation} 不存在")
+            org_id = row["id"]
+        return await create_account(
+            args.username,
+            password,
+            role=Role(args.role),
+            display_name=args.name or args.username,
+            region_id=region_id,
+            organisation_id=org_id,
+        )
+
+    try:
+        account_id = _run(go())
+    except Problem as exc:
+        print(f"错误 ({exc.code})：{exc.message}", file=sys.stderr)
+        return 2
+    print(f"已创建账号 {args.username}（#{account_id}）。")
+    return 0
+
+
+def cmd_users_token(args: argparse.Namespace) -> int:
+    from carepact.accounts.services import account_id_for, issue_api_token
+
+    async def go() -> str | None:
+        account_id = await account_id_for(args.username)
+        return await issue_api_token(account_id, args.label) if account_id else None
+
+    token = _run(go())
+    if token is None:
+        print(f"错误 (account.not_found)：账号 {args.username} 不存在。", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from carepact.audit.services import verify
+
+    result = _run(verify())
+    if result.first_break is None:
+        print(f"审计日志完整：已校验 {result.checked} 行，链头 seq={result.head_seq} hash={result.head_hash}")
+        return 0
+    b = result.first_break
+    print(
+        f"审计日志被篡改：第 seq={b.seq} 行（id={b.row_id}）校验失败 — {b.reason}\n"
+        f"此前 {result.checked} 行完好。 Audit chain broken at seq {b.seq} (row id {b.row_id}).",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from arq.worker import run_worker
+
+    from carepact.worker import WorkerSettings
+
+    run_worker(WorkerSettings, redis_settings=WorkerSettings.redis(), burst=args.burst)  # type: ignore[arg-type]
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from carepact.accounts.tables import Role
+
+    parser = argparse.ArgumentParser(
+        prog="carepact", description="carepact：特困人员照料服务购买、履约核验与审计平台。"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "serve",
+        help="启动 Web 服务 (serve the platform over HTTP)",
+        description="检查数据库已迁移后，用 uvicorn 提供 Web 界面和 API。",
+    )
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.add_argument("--workers", type=int, default=1, help="Web 进程数（需要 PostgreSQL 与 Redis 时才大于 1）")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "migrate",
+        help="执行数据库迁移 (apply every checked-in migration)",
+        description="把所有应用（carepact、providers、contracts）的迁移应用到 DATABASE_URL 指向的数据库。",
+    )
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser(
+        "demo-data",
+        help="生成演示城市 (create the synthetic demo city)",
+        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号。已存在时不重复生成。",
+    )
+    p.add_argument(
+        "--scale", choices=["city", "small"], default="city", help="city：全市 5,565 户；small：120 户，用于试用"
+    )
+    p.set_defaults(func=cmd_demo_data)
+
+    users = sub.add_parser("users", help="账号管理 (accounts)", description="创建账号、签发 API 令牌。")
+    usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    p = usub.add_parser(
+        "create",
+        help="创建账号",
+        description="创建一个登录账号并绑定角色、区域或机构。密码可用 --password、环境变量 CAREPACT_NEW_PASSWORD 或交互输入。",
+    )
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--name", help="显示名称")
+    p.add_argument("--region", help="行政区域代码，如 610302")
+    p.add_argument("--organisation", help="所属机构全称")
+    p.add_argument("--password")
+    p.set_defaults(func=cmd_users_create)
+    p = usub.add_parser(
+        "token",
+        help="签发 API 访问令牌",
+        description="为账号签发一个 Bearer 令牌并打印（只显示一次）。请求时使用 Authorization: Bearer <令牌>。",
+    )
+    p.add_argument("username")
+    p.add_argument("--label", default="cli")
+    p.set_defaults(func=cmd_users_token)
+
+    audit = sub.add_parser("audit", help="审计日志 (audit log)", description="审计日志工具。")
+    asub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    p = asub.add_parser(
+        "verify",
+        help="校验哈希链",
+        description="逐行校验审计日志的哈希链；发现篡改、删除或插入时指出第一行并以状态 1 退出。",
+    )
+    p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser(
+        "worker",
+        help="启动 arq 任务进程 (run jobs from Redis)",
+        description="需要 REDIS_URL。从 Redis 取任务执行（照片处理、卡片生成、报表等）；没有 Redis 时任务在 Web 进程内运行。",
+    )
+    p.add_argument("--burst", action="store_true", help="处理完队列后退出")
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from carepact.settings import SettingsError
+
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Database plumbing: one transaction per request, migrations, the engine in use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from piccolo.apps.migrations.commands.check import CheckMigrationManager
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+
+def engine() -> Engine:
+    from carepact.piccolo_conf import DB
+
+    return DB
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+@asynccontextmanager
+async def atomic() -> AsyncIterator[None]:
+    """Everything inside commits together or not at all; nested calls join the outer one.
+
+    On SQLite the transaction takes the write lock at BEGIN (IMMEDIATE), so two writers queue
+    instead of one failing half-way with "database is locked".
+    """
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield
+        return
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            yield
+
+
+async def pending_migrations() -> list[str]:
+    """IDs ("app:migration") of checked-in migrations not yet applied to this database."""
+    statuses = await CheckMigrationManager(app_name="all").get_migration_statuses()
+    return [f"{s.app_name}:{s.migration_id}" for s in statuses if not s.has_ran]
+
+
+async def migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        # WAL lets readers go on while one writer commits; it is a property of the file.
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"迁移失败: {result.message}")
+
+
+async def start(db: Engine | None = None) -> None:
+    db = db or engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop(db: Engine | None = None) -> None:
+    db = db or engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()

@@ -1,0 +1,183 @@
+"""One error shape for the whole API: a stable machine code, a zh-CN message, field errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+log = logging.getLogger("carepact.errors")
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    fields: list[FieldError] = msgspec.field(default_factory=list)
+
+
+class Problem(Exception):
+    """A refusal the user can act on. Raise it from services; the handler renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or []
+        self.headers = headers or {}
+
+
+def not_found(kind: str, label: str) -> Problem:
+    """404 for anything the caller may not know exists, as for what does not exist."""
+    return Problem(404, f"{kind}.not_found", f"未找到该{label}，或您无权查看。")
+
+
+def forbidden(message: str = "您的角色无权执行此操作。", code: str = "permission.denied") -> Problem:
+    return Problem(403, code, message)
+
+
+# msgspec's English validation messages, in the words a Chinese clerk would use.
+_TYPE_NAMES = {
+    "int": "整数",
+    "str": "文本",
+    "float": "数字",
+    "bool": "是/否",
+    "object": "对象",
+    "array": "列表",
+    "null": "空值",
+    "date": "日期 (YYYY-MM-DD)",
+    "datetime": "日期时间 (ISO 8601)",
+    "uuid": "UUID",
+}
+_RULES: list[tuple[re.Pattern[str], str, Any]] = [
+    (re.compile(r"Object missing required field `([^`]+)`"), "required", lambda m: "此项必填"),
+    (re.compile(r"Object contains unknown field `([^`]+)`"), "unknown_field", lambda m: "不允许的字段"),
+    (
+        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
+        "type",
+        lambda m: f"应为{_TYPE_NAMES.get(m[1], m[1])}，实际为{_TYPE_NAMES.get(m[2], m[2])}",
+    ),
+    (re.compile(r"Expected `\w+` (>=|>|<=|<) (-?[\d.]+)"), "range", lambda m: f"数值应{m[1]} {m[2]}"),
+    (
+        re.compile(r"Expected `\w+` of length (>=|<=) (\d+)"),
+        "length",
+        lambda m: ("长度不能少于 " if m[1] == ">=" else "长度不能超过 ") + m[2],
+    ),
+    (re.compile(r"matching regex"), "format", lambda m: "格式不正确"),
+    (re.compile(r"Invalid enum value"), "choice", lambda m: "不是允许的取值"),
+    (re.compile(r"Invalid (RFC3339|ISO 8601|date|datetime)"), "format", lambda m: "日期时间格式不正确"),
+    (re.compile(r"Invalid UUID"), "format", lambda m: "UUID 格式不正确"),
+    (re.compile(r"JSON is malformed|Input data was truncated|Invalid JSON"), "json", lambda m: "请求体不是有效的 JSON"),
+]
+_PATH = re.compile(r"at `\$((?:\.[\w]+|\[\d+\])*)`")
+
+
+def translate(message: str, key: str | None = None) -> FieldError:
+    """One msgspec/Litestar validation message → a field error in Chinese."""
+    field = key or ""
+    path = _PATH.search(message)
+    if path:
+        field = path[1].lstrip(".")
+    for pattern, code, render in _RULES:
+        m = pattern.search(message)
+        if m:
+            if code in {"required", "unknown_field"}:
+                field = f"{field}.{m[1]}".lstrip(".") if field else m[1]
+            return FieldError(field=field or "body", code=code, message=render(m))
+    return FieldError(field=field or "body", code="invalid", message="取值无效")
+
+
+def _validation_fields(exc: ValidationException) -> list[FieldError]:
+    extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
+    fields = []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            source = item.get("source")
+            source = getattr(source, "value", source)
+            name = f"{source}.{key}" if source in {"query", "path", "header", "cookie"} and key else key
+            fields.append(translate(str(item.get("message", "")), name))
+    if not fields:
+        fields.append(translate(str(exc.detail)))
+    return fields
+
+
+def _body(problem: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=problem, status_code=status, headers=headers, media_type="application/json")
+
+
+def handle_problem(_: Request, exc: Problem) -> Response:
+    return _body(ErrorBody(code=exc.code, message=exc.message, fields=exc.fields), exc.status, exc.headers)
+
+
+def handle_validation(_: Request, exc: ValidationException) -> Response:
+    body = ErrorBody(
+        code="request.invalid", message="提交的内容有误，请检查标出的字段。", fields=_validation_fields(exc)
+    )
+    return _body(body, 400)
+
+
+_HTTP_MESSAGES = {
+    401: ("auth.required", "请先登录。"),
+    403: ("permission.denied", "您无权执行此操作。"),
+    404: ("not_found", "未找到请求的资源。"),
+    405: ("method_not_allowed", "不支持该请求方法。"),
+    413: ("request.too_large", "上传内容过大。"),
+    415: ("request.unsupported_media_type", "不支持的内容类型。"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试。"),
+}
+
+
+def handle_http(_: Request, exc: HTTPException) -> Response:
+    code, message = _HTTP_MESSAGES.get(exc.status_code, (f"http.{exc.status_code}", "请求无法处理。"))
+    if isinstance(exc, NotAuthorizedException):
+        code, message = _HTTP_MESSAGES[401]
+    elif isinstance(exc, PermissionDeniedException):
+        code, message = _HTTP_MESSAGES[403]
+    elif isinstance(exc, NotFoundException):
+        code, message = _HTTP_MESSAGES[404]
+    return _body(ErrorBody(code=code, message=message), exc.status_code, exc.headers)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _body(ErrorBody(code="internal", message="服务器内部错误，已记录，请稍后重试。"), 500)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Problem: handle_problem,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}
+
+# OpenAPI: every operation may answer with this body.
+ERROR_RESPONSES = {
+    400: "提交内容有误 (ErrorBody)",
+    401: "未登录 (ErrorBody)",
+    403: "无权操作 (ErrorBody)",
+    404: "不存在或无权查看 (ErrorBody)",
+}

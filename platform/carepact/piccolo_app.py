@@ -1,0 +1,28 @@
+"""The kernel's Piccolo app: registry, accounts and access, audit log."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from carepact.accounts.tables import Account, ApiToken, Assignment, Session
+from carepact.audit.tables import AuditEvent
+from carepact.registry.tables import Household, Organisation, Person, Region, Resident
+
+APP_CONFIG = AppConfig(
+    app_name="carepact",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[
+        Region,
+        Organisation,
+        Household,
+        Person,
+        Resident,
+        Account,
+        Session,
+        ApiToken,
+        Assignment,
+        AuditEvent,
+    ],
+    migration_dependencies=["piccolo.apps.user.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,90 @@
+"""The environment, read once into one frozen settings object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import msgspec
+
+# The repository root: platform/carepact/settings.py -> ../../..
+ROOT = Path(__file__).resolve().parents[2]
+# The browser app: static/ in a checkout, carepact/static inside an installed wheel.
+STATIC_DIR = ROOT / "static" if (ROOT / "static").is_dir() else Path(__file__).resolve().parent / "static"
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot produce a usable configuration; the message says how to fix it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: str
+    database_url: str
+    redis_url: str | None
+    media_dir: Path
+    var_dir: Path
+    secret_key: str
+    session_hours: int
+    login_max_failures: int
+    login_window_seconds: int
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+
+def _secret_key(env: str, var_dir: Path) -> str:
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise SettingsError("SECRET_KEY 至少需要 32 个字符 (SECRET_KEY must be at least 32 characters).")
+        return key
+    if env == "production":
+        raise SettingsError(
+            "CAREPACT_ENV=production 时必须设置 SECRET_KEY 环境变量。"
+            " (SECRET_KEY is required in production: generate one with"
+            " `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            " and keep it secret; it protects ID numbers, sessions and QR cards.)"
+        )
+    # Development: generated once and kept, so encrypted fields and printed cards survive restarts.
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings() -> Settings:
+    env = os.environ.get("CAREPACT_ENV", "development").strip() or "development"
+    var_dir = Path(os.environ.get("CAREPACT_VAR_DIR", ROOT / "var")).resolve()
+    database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{var_dir / 'carepact.sqlite3'}"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise SettingsError(f"DATABASE_URL 只支持 sqlite:/// 或 postgresql:// (got {database_url.split(':', 1)[0]}:).")
+    media_dir = Path(os.environ.get("MEDIA_DIR", var_dir / "media")).resolve()
+    return Settings(
+        env=env,
+        database_url=database_url,
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        media_dir=media_dir,
+        var_dir=var_dir,
+        secret_key=_secret_key(env, var_dir),
+        session_hours=int(os.environ.get("CAREPACT_SESSION_HOURS", "12")),
+        login_max_failures=int(os.environ.get("CAREPACT_LOGIN_MAX_FAILURES", "5")),
+        login_window_seconds=int(os.environ.get("CAREPACT_LOGIN_WINDOW_SECONDS", "900")),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The one settings object; read from the environment on first use."""
+    return load_settings()

@@ -1,0 +1,54 @@
+"""arq WorkerSettings: every job and cron the platform runs, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from carepact import db
+from carepact.audit.services import SYSTEM, record, verify
+from carepact.settings import get_settings
+
+log = logging.getLogger("carepact.worker")
+
+
+async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Nightly: walk the audit chain; a break is itself logged, and reported in the job result."""
+    result = await verify()
+    if result.first_break is not None:
+        log.error("audit chain broken at seq %s: %s", result.first_break.seq, result.first_break.reason)
+        await record(
+            SYSTEM, "audit.chain_broken", "audit", result.first_break.seq, detail={"reason": result.first_break.reason}
+        )
+    return {"checked": result.checked, "ok": result.first_break is None}
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await db.start()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await db.stop()
+
+
+def redis_settings() -> RedisSettings:
+    url = get_settings().redis_url
+    if not url:
+        raise SystemExit("未设置 REDIS_URL：没有 Redis 时任务在 Web 进程内运行，无需单独启动 worker。")
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = [verify_audit_chain]
+    cron_jobs = [cron(verify_audit_chain, hour={19}, minute={0}, run_at_startup=False)]  # 03:00 Asia/Shanghai
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = 5
+    job_timeout = 600
+
+    @classmethod
+    def redis(cls) -> RedisSettings:
+        return redis_settings()

@@ -1,0 +1,1 @@
+"""The supplier's side: organisations' staff, visits and their evidence, residents' records."""
