@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import msgspec
@@ -12,6 +13,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response.base import ASGIResponse
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -23,6 +25,8 @@ from carepact.accounts.routes import AuthController
 from carepact.api import provide_page
 from carepact.audit.routes import AuditController
 from carepact.errors import EXCEPTION_HANDLERS
+from carepact.jobs import services as jobs
+from carepact.jobs.routes import JobController
 from carepact.registry.routes import HouseholdController, OrganisationController, PersonController, RegionController
 from carepact.settings import STATIC_DIR, get_settings
 
@@ -52,6 +56,25 @@ async def _check_migrated() -> None:
         )
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _start_jobs() -> None:
+    from carepact.worker import JOBS
+
+    jobs.register(JOBS)
+    if not get_settings().redis_url:
+        # Embedded default: jobs run in this process; the sweeper also resumes what a crash left.
+        _background.add(asyncio.create_task(jobs.sweep_forever()))
+
+
+async def _stop_jobs() -> None:
+    for task in _background:
+        task.cancel()
+    _background.clear()
+    await jobs.close()
+
+
 def _login_store() -> Store:
     settings = get_settings()
     if settings.redis_url:
@@ -77,6 +100,14 @@ SECURITY_HEADERS = [
 ]
 
 
+async def _add_security_headers(response: ASGIResponse) -> ASGIResponse:
+    # Static files are answered as raw ASGI responses, which skip the app's response_headers:
+    # without this the browser app's own pages would be served with no CSP at all.
+    for header in SECURITY_HEADERS:
+        response.headers[header.name] = header.value or ""
+    return response
+
+
 def create_app() -> Litestar:
     api = Router(
         path="/",
@@ -88,6 +119,7 @@ def create_app() -> Litestar:
             HouseholdController,
             PersonController,
             AuditController,
+            JobController,
         ],
         dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
     )
@@ -98,12 +130,13 @@ def create_app() -> Litestar:
         name="static",
         include_in_schema=False,
         opt={"exclude_from_auth": True},
+        after_request=_add_security_headers,  # type: ignore[arg-type]
     )
     return Litestar(
         route_handlers=[api, static],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
-        on_startup=[db.start, _check_migrated],
-        on_shutdown=[db.stop],
+        on_startup=[db.start, _check_migrated, _start_jobs],
+        on_shutdown=[_stop_jobs, db.stop],
         exception_handlers=EXCEPTION_HANDLERS,
         stores={"login_limits": _login_store()},
         response_headers=SECURITY_HEADERS,

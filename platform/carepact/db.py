@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from piccolo.apps.migrations.commands.check import CheckMigrationManager
 from piccolo.engine.base import Engine
@@ -32,12 +33,36 @@ async def atomic() -> AsyncIterator[None]:
     if db.current_transaction.get() is not None:
         yield
         return
-    if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.immediate):
-            yield
+    callbacks: list[Callable[[], Awaitable[None]]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        if isinstance(db, SQLiteEngine):
+            async with db.transaction(transaction_type=TransactionType.immediate):
+                yield
+        else:
+            async with db.transaction():
+                yield
+    finally:
+        _after_commit.reset(token)
+    # Only reached when the transaction committed.
+    for callback in callbacks:
+        await callback()
+
+
+_after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("after_commit", default=None)
+
+
+async def on_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the current transaction commits (now, if there is none).
+
+    Jobs are dispatched this way, so a worker never looks for a row that is not committed yet,
+    and a rolled-back request dispatches nothing.
+    """
+    callbacks = _after_commit.get()
+    if callbacks is None or engine().current_transaction.get() is None:
+        await callback()
     else:
-        async with db.transaction():
-            yield
+        callbacks.append(callback)
 
 
 async def pending_migrations() -> list[str]:

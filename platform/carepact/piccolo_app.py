@@ -1,4 +1,4 @@
-"""The kernel's Piccolo app: registry, accounts and access, audit log."""
+"""The kernel's Piccolo app: registry, accounts and access, audit log, cards, jobs, photos."""
 
 import os
 
@@ -6,6 +6,9 @@ from piccolo.conf.apps import AppConfig
 
 from carepact.accounts.tables import Account, ApiToken, Assignment, Session
 from carepact.audit.tables import AuditEvent
+from carepact.cards.tables import Card
+from carepact.jobs.tables import Job
+from carepact.media.tables import Photo
 from carepact.registry.tables import Household, Organisation, Person, Region, Resident
 
 APP_CONFIG = AppConfig(
@@ -22,6 +25,9 @@ APP_CONFIG = AppConfig(
         ApiToken,
         Assignment,
         AuditEvent,
+        Card,
+        Job,
+        Photo,
     ],
     migration_dependencies=["piccolo.apps.user.piccolo_app"],
     commands=[],

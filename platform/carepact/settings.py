@@ -29,6 +29,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_hours: int
     login_max_failures: int
     login_window_seconds: int
+    public_url: str
+    card_key_id: str
+    card_keys_retired: frozenset[str]
+    job_concurrency: int
     timezone: str = "Asia/Shanghai"
 
     @property
@@ -81,6 +85,12 @@ def load_settings() -> Settings:
         session_hours=int(os.environ.get("CAREPACT_SESSION_HOURS", "12")),
         login_max_failures=int(os.environ.get("CAREPACT_LOGIN_MAX_FAILURES", "5")),
         login_window_seconds=int(os.environ.get("CAREPACT_LOGIN_WINDOW_SECONDS", "900")),
+        public_url=os.environ.get("CAREPACT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        card_key_id=os.environ.get("CAREPACT_CARD_KEY_ID", "k1").strip() or "k1",
+        card_keys_retired=frozenset(
+            k.strip() for k in os.environ.get("CAREPACT_CARD_KEYS_RETIRED", "").split(",") if k.strip()
+        ),
+        job_concurrency=int(os.environ.get("CAREPACT_JOB_CONCURRENCY", "2")),
     )
 
 

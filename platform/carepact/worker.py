@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
 
 from carepact import db
 from carepact.audit.services import SYSTEM, record, verify
+from carepact.jobs import services as jobs
+from carepact.jobs.services import Handler
 from carepact.settings import get_settings
+
+# Every long-running job of the platform, by kind. Web processes submit by kind; arq workers
+# (REDIS_URL) or the in-process runner execute them. Areas add their jobs.py functions here.
+JOBS: dict[str, Handler] = {}
 
 log = logging.getLogger("carepact.worker")
 
@@ -26,11 +32,26 @@ async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:
     return {"checked": result.checked, "ok": result.first_break is None}
 
 
+async def run_job(ctx: dict[str, Any], job_id: str) -> str:
+    """The one arq function: runs a database-recorded job by id (see carepact.jobs)."""
+    status = await jobs.execute(job_id)
+    if status == "queued":
+        raise Retry(defer=jobs.retry_delay(ctx.get("job_try", 1)))
+    return status
+
+
+async def sweep_jobs(ctx: dict[str, Any]) -> int:
+    """Every minute: re-enqueue jobs that a lost message or a killed worker left behind."""
+    return await jobs.sweep()
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     await db.start()
+    jobs.register(JOBS)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await jobs.close()
     await db.stop()
 
 
@@ -42,8 +63,11 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [verify_audit_chain]
-    cron_jobs = [cron(verify_audit_chain, hour={19}, minute={0}, run_at_startup=False)]  # 03:00 Asia/Shanghai
+    functions = [run_job, verify_audit_chain]
+    cron_jobs = [
+        cron(verify_audit_chain, hour={19}, minute={0}, run_at_startup=False),  # 03:00 Asia/Shanghai
+        cron(sweep_jobs, second={7}, run_at_startup=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5
