@@ -8,7 +8,7 @@ import logging
 import msgspec
 from litestar import Litestar, Router, get
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import MutableScopeHeaders, ResponseHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -17,6 +17,7 @@ from litestar.response.base import ASGIResponse
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
+from litestar.types import Message, Scope
 
 from carepact import __version__, db
 from carepact.accounts.access import provide_principal
@@ -24,11 +25,14 @@ from carepact.accounts.middleware import AuthMiddleware
 from carepact.accounts.routes import AuthController
 from carepact.api import provide_page
 from carepact.audit.routes import AuditController
+from carepact.cards.routes import CardController, open_card
 from carepact.errors import EXCEPTION_HANDLERS
 from carepact.jobs import services as jobs
 from carepact.jobs.routes import JobController
 from carepact.registry.routes import HouseholdController, OrganisationController, PersonController, RegionController
 from carepact.settings import STATIC_DIR, get_settings
+from providers.staff.routes import AssignmentController, StaffController
+from providers.visits.routes import VisitController
 
 log = logging.getLogger("carepact")
 
@@ -108,6 +112,16 @@ async def _add_security_headers(response: ASGIResponse) -> ASGIResponse:
     return response
 
 
+async def _security_headers_on_every_response(message: Message, scope: Scope) -> None:
+    # Errors raised before any handler runs (401 from the auth middleware, 404 for an unknown
+    # path) are rendered without the app's response_headers; this gives them the same headers.
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        for header in SECURITY_HEADERS:
+            if header.name not in headers:
+                headers[header.name] = header.value or ""
+
+
 def create_app() -> Litestar:
     api = Router(
         path="/",
@@ -120,6 +134,11 @@ def create_app() -> Litestar:
             PersonController,
             AuditController,
             JobController,
+            CardController,
+            open_card,
+            VisitController,
+            StaffController,
+            AssignmentController,
         ],
         dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
     )
@@ -140,6 +159,7 @@ def create_app() -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         stores={"login_limits": _login_store()},
         response_headers=SECURITY_HEADERS,
+        before_send=[_security_headers_on_every_response],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=20 * 1024 * 1024,
         openapi_config=OpenAPIConfig(

@@ -10,13 +10,16 @@ from arq.connections import RedisSettings
 
 from carepact import db
 from carepact.audit.services import SYSTEM, record, verify
+from carepact.cards.jobs import make_card_sheet
 from carepact.jobs import services as jobs
 from carepact.jobs.services import Handler
 from carepact.settings import get_settings
 
 # Every long-running job of the platform, by kind. Web processes submit by kind; arq workers
 # (REDIS_URL) or the in-process runner execute them. Areas add their jobs.py functions here.
-JOBS: dict[str, Handler] = {}
+JOBS: dict[str, Handler] = {
+    "make_card_sheet": make_card_sheet,
+}
 
 log = logging.getLogger("carepact.worker")
 

@@ -130,6 +130,7 @@ WRITE_POLICY: dict[str, frozenset[Role]] = {
     ),
     "person.read_id_number": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
     "audit.read": frozenset({Role.city_admin}),
+    "card.issue": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
 }
 
 
