@@ -1,0 +1,58 @@
+// The first page after login: who you are, and what your role can do here.
+
+import { api } from "../api.js";
+import { fill, h, notice } from "../dom.js";
+import { caresForHouseholds, householdListTitle, isBureau, seesHouseholds } from "../roles.js";
+
+function tile(href, title, hint, extra) {
+  return h(
+    "li",
+    {},
+    h("a", { class: "tile", href }, h("span", { class: "tile-title" }, title), h("span", { class: "tile-hint" }, hint), extra),
+  );
+}
+
+export async function homePage(root, { account, setTitle }) {
+  setTitle("首页");
+  const count = h("span", { class: "tile-count" });
+  const tiles = [];
+  if (isBureau(account)) {
+    tiles.push(
+      tile("#/households", householdListTitle(account), "按姓名、村（社区）或户编号查找，查看户详情", count),
+      tile("#/import", "CSV 导入", "按模板批量登记分散供养户"),
+    );
+  } else if (caresForHouseholds(account)) {
+    tiles.push(tile("#/households", householdListTitle(account), "当前分配给您的分散供养户", count));
+  }
+
+  fill(
+    root,
+    h(
+      "div",
+      { class: "greeting" },
+      h("h1", { tabindex: "-1" }, `您好，${account.display_name}`),
+      h(
+        "p",
+        { class: "greeting-role" },
+        h("span", { class: "badge" }, account.role_label),
+        account.organisation_name && h("span", {}, account.organisation_name),
+      ),
+      account.region_name && h("p", { class: "muted" }, `管辖范围：${account.region_name}`),
+    ),
+    tiles.length > 0 && h("ul", { class: "tiles" }, tiles),
+    account.role === "care_home_staff" &&
+      notice("info", "集中供养人员的照料记录（每日服务、用药、交接班）将在后续版本中提供，目前暂无可用功能。"),
+    !seesHouseholds(account) &&
+      account.role !== "care_home_staff" &&
+      notice("info", "您的角色暂无可用功能。"),
+  );
+
+  if (seesHouseholds(account)) {
+    try {
+      const page = await api.get("/api/households?page_size=1");
+      count.textContent = `共 ${page.total} 户`;
+    } catch {
+      count.textContent = "";
+    }
+  }
+}

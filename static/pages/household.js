@@ -1,0 +1,207 @@
+// One household: where it is, who lives there, who cares for them; the logged sensitive read;
+// the address edit for the region's bureau.
+
+import { api } from "../api.js";
+import { facts, fill, formatCoordinate, formatDate, formatDateTime, h, notice } from "../dom.js";
+import { seesHouseholds } from "../roles.js";
+
+export async function householdPage(root, { account, match, setTitle }) {
+  const householdId = match[1];
+  setTitle("户详情");
+  let household;
+  try {
+    household = await api.get(`/api/households/${householdId}`);
+  } catch (error) {
+    fill(
+      root,
+      h("h1", { tabindex: "-1" }, "户详情"),
+      notice("error", error.message),
+      seesHouseholds(account)
+        ? h("a", { class: "button", href: "#/households" }, "返回列表")
+        : h("a", { class: "button", href: "#/" }, "返回首页"),
+    );
+    return;
+  }
+  render(root, household, setTitle);
+}
+
+function render(root, household, setTitle, saved = false) {
+  const names = household.persons.map((p) => p.name).join("、") || "（无登记人员）";
+  setTitle(`${names} · ${household.code}`);
+  fill(
+    root,
+    h("a", { class: "back", href: "#/households" }, "‹ 返回列表"),
+    h(
+      "header",
+      { class: "page-header" },
+      h("h1", { tabindex: "-1" }, names),
+      h("p", { class: "household-code-line" }, "户编号 ", h("span", { class: "code" }, household.code)),
+    ),
+    saved && notice("success", "地址已保存。"),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "household-basics" },
+      h("h2", { id: "household-basics" }, "基本信息"),
+      facts([
+        ["地址", household.address],
+        ["村（社区）", household.village_name],
+        ["乡镇（街道）", household.township_name],
+        ["区县", household.county_name],
+        ["大致位置", `${formatCoordinate(household.approx_latitude, household.approx_longitude, 2)}（约 1 公里精度）`],
+      ]),
+      household.can_edit && addressForm(root, household, setTitle),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "household-persons" },
+      h("h2", { id: "household-persons" }, "家庭成员"),
+      household.persons.length === 0
+        ? h("p", { class: "muted" }, "暂无登记人员。")
+        : h("ul", { class: "persons" }, household.persons.map((p) => personCard(p, household.can_read_sensitive))),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "household-assignments" },
+      h("h2", { id: "household-assignments" }, "服务安排"),
+      household.assignments.length === 0
+        ? h("p", { class: "muted" }, "暂无服务安排。")
+        : h("ul", { class: "assignments" }, household.assignments.map(assignmentRow)),
+    ),
+  );
+}
+
+function personCard(person, canReadSensitive) {
+  const sensitive = h("div", { class: "sensitive" });
+  const card = h(
+    "li",
+    { class: "person" },
+    h("h3", {}, person.name),
+    facts([
+      ["性别", person.gender_label],
+      ["出生年份", `${person.birth_year} 年`],
+      ["自理能力", h("span", { class: `badge care-${person.care_level}` }, person.care_level_label)],
+      ["身份证号", h("span", { class: "code id-number" }, person.id_number_masked)],
+      ["健康情况", person.has_health_notes ? "有记录（属敏感信息）" : "无记录"],
+    ]),
+    canReadSensitive && sensitive,
+  );
+  if (canReadSensitive) offerSensitiveRead(sensitive, person);
+  return card;
+}
+
+// Reading identity numbers and health notes is logged per person (PIPL art. 28), so the
+// reader is told before the request is made, and the revealed view can be closed again.
+function offerSensitiveRead(box, person) {
+  fill(
+    box,
+    h("button", { type: "button", class: "button", on: { click: () => confirmSensitiveRead(box, person) } }, "查看敏感信息"),
+  );
+}
+
+function confirmSensitiveRead(box, person) {
+  const confirmButton = h("button", { type: "button", class: "button button-primary" }, "确认查看");
+  const cancelButton = h("button", { type: "button", class: "button" }, "取消");
+  cancelButton.addEventListener("click", () => offerSensitiveRead(box, person));
+  confirmButton.addEventListener("click", async () => {
+    confirmButton.disabled = true;
+    cancelButton.disabled = true;
+    confirmButton.textContent = "正在读取…";
+    try {
+      showSensitive(box, person, await api.get(`/api/persons/${person.id}/sensitive`), new Date());
+    } catch (error) {
+      fill(box, notice("error", error.message), h("button", { type: "button", class: "button", on: { click: () => offerSensitiveRead(box, person) } }, "返回"));
+    }
+  });
+  fill(
+    box,
+    h(
+      "div",
+      { class: "confirm", role: "alertdialog", "aria-label": "确认查看敏感信息" },
+      h("p", { class: "confirm-title" }, `查看${person.name}的身份证号、健康情况和精确位置？`),
+      h("p", {}, "此操作将记入审计日志（查看人、时间和查看的内容），请仅在工作需要时查看。"),
+      h("div", { class: "actions" }, confirmButton, cancelButton),
+    ),
+  );
+  confirmButton.focus();
+}
+
+function showSensitive(box, person, record, readAt) {
+  fill(
+    box,
+    h(
+      "div",
+      { class: "sensitive-record" },
+      notice("info", `本次查看已于 ${formatDateTime(readAt)}（北京时间）记入审计日志。`),
+      facts([
+        [
+          "身份证号",
+          record.id_number_shown
+            ? h("span", { class: "code id-number-full" }, record.id_number)
+            : h("span", {}, h("span", { class: "code" }, record.id_number), h("span", { class: "muted" }, "（您的角色只能查看脱敏号码）")),
+        ],
+        ["疾病情况", record.illness || "无"],
+        ["残疾情况", record.disability || "无"],
+        ["精确位置", formatCoordinate(record.latitude, record.longitude, 6)],
+      ]),
+      h("button", { type: "button", class: "button", on: { click: () => offerSensitiveRead(box, person) } }, "隐藏敏感信息"),
+    ),
+  );
+}
+
+function assignmentRow(assignment) {
+  const period = assignment.ends_on
+    ? `${formatDate(assignment.starts_on)} 至 ${formatDate(assignment.ends_on)}`
+    : `${formatDate(assignment.starts_on)} 起`;
+  return h(
+    "li",
+    { class: "assignment" },
+    h("span", { class: "assignment-worker" }, assignment.worker_name),
+    h("span", { class: "assignment-organisation" }, assignment.organisation_name),
+    h("span", { class: "assignment-period muted" }, period),
+  );
+}
+
+function addressForm(root, household, setTitle) {
+  const input = h("input", {
+    id: "household-address",
+    name: "address",
+    value: household.address,
+    maxlength: "200",
+    autocomplete: "off",
+    "aria-describedby": "household-address-error",
+  });
+  const fieldError = h("p", { class: "field-error", id: "household-address-error" });
+  const message = h("div", { class: "form-message" });
+  const save = h("button", { type: "submit", class: "button button-primary" }, "保存地址");
+
+  async function saveAddress(event) {
+    event.preventDefault();
+    save.disabled = true;
+    fill(message);
+    fieldError.textContent = "";
+    input.removeAttribute("aria-invalid");
+    try {
+      const updated = await api.patch(`/api/households/${household.id}`, { json: { address: input.value.trim() } });
+      render(root, updated, setTitle, true);
+    } catch (error) {
+      const forAddress = error.fieldMessage("address");
+      if (forAddress) {
+        fieldError.textContent = forAddress;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+      }
+      fill(message, notice("error", error.message));
+      save.disabled = false;
+    }
+  }
+
+  return h(
+    "form",
+    { class: "form address-form", novalidate: true, on: { submit: saveAddress } },
+    h("h3", {}, "修改地址"),
+    h("label", { class: "field" }, h("span", { class: "field-label" }, "地址"), input),
+    fieldError,
+    message,
+    save,
+  );
+}
