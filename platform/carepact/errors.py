@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg.exceptions
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -76,9 +77,12 @@ _RULES: list[tuple[re.Pattern[str], str, Any]] = [
     (re.compile(r"Object missing required field `([^`]+)`"), "required", lambda m: "此项必填"),
     (re.compile(r"Object contains unknown field `([^`]+)`"), "unknown_field", lambda m: "不允许的字段"),
     (
-        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
+        # Optional fields name a union: "Expected `float | null`, got `str`".
+        re.compile(r"Expected `([\w |]+)`, got `(\w+)`"),
         "type",
-        lambda m: f"应为{_TYPE_NAMES.get(m[1], m[1])}，实际为{_TYPE_NAMES.get(m[2], m[2])}",
+        lambda m: (
+            f"应为{'或'.join(_TYPE_NAMES.get(t, t) for t in m[1].split(' | '))}，实际为{_TYPE_NAMES.get(m[2], m[2])}"
+        ),
     ),
     (re.compile(r"Expected `\w+` (>=|>|<=|<) (-?[\d.]+)"), "range", lambda m: f"数值应{m[1]} {m[2]}"),
     (
@@ -86,6 +90,7 @@ _RULES: list[tuple[re.Pattern[str], str, Any]] = [
         "length",
         lambda m: ("长度不能少于 " if m[1] == ">=" else "长度不能超过 ") + m[2],
     ),
+    (re.compile(r"Number out of range"), "range", lambda m: "数值超出范围"),
     (re.compile(r"matching regex"), "format", lambda m: "格式不正确"),
     (re.compile(r"Invalid enum value"), "choice", lambda m: "不是允许的取值"),
     (re.compile(r"Invalid (RFC3339|ISO 8601|date|datetime)"), "format", lambda m: "日期时间格式不正确"),
@@ -118,6 +123,8 @@ def _validation_fields(exc: ValidationException) -> list[FieldError]:
             key = item.get("key")
             source = item.get("source")
             source = getattr(source, "value", source)
+            if source == "body" and key == "data":
+                key = None  # Litestar names the body root after the handler's `data` argument
             name = f"{source}.{key}" if source in {"query", "path", "header", "cookie"} and key else key
             fields.append(translate(str(item.get("message", "")), name))
     if not fields:
@@ -152,6 +159,12 @@ _HTTP_MESSAGES = {
 
 
 def handle_http(_: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 400:
+        # A body Litestar could not decode at all (malformed JSON): the same shape as a field error.
+        body = ErrorBody(
+            code="request.invalid", message="提交的内容有误，请检查标出的字段。", fields=[translate(str(exc.detail))]
+        )
+        return _body(body, 400, exc.headers)
     code, message = _HTTP_MESSAGES.get(exc.status_code, (f"http.{exc.status_code}", "请求无法处理。"))
     if isinstance(exc, NotAuthorizedException):
         code, message = _HTTP_MESSAGES[401]
@@ -160,6 +173,20 @@ def handle_http(_: Request, exc: HTTPException) -> Response:
     elif isinstance(exc, NotFoundException):
         code, message = _HTTP_MESSAGES[404]
     return _body(ErrorBody(code=code, message=message), exc.status_code, exc.headers)
+
+
+def handle_undecodable(_: Request, exc: UnicodeDecodeError) -> Response:
+    # msgspec raises this (not a DecodeError) for invalid UTF-8 inside a JSON string, and
+    # Litestar lets it through; it is the client's bytes that are wrong, not the server.
+    field = FieldError(field="body", code="encoding", message="请求内容不是有效的 UTF-8 编码")
+    return _body(ErrorBody(code="request.invalid", message="提交的内容有误，请检查标出的字段。", fields=[field]), 400)
+
+
+def handle_unstorable(request: Request, exc: Exception) -> Response:
+    # Values no column can hold (NUL in text on PostgreSQL, integers beyond the id columns)
+    # reach the database through many ids and query parameters; they are the client's mistake.
+    log.warning("refused unstorable input on %s %s: %s", request.method, request.url.path, exc)
+    return _body(ErrorBody(code="request.invalid", message="提交的内容含有无法保存的字符，或数值超出范围。"), 400)
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -171,6 +198,10 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    UnicodeDecodeError: handle_undecodable,
+    asyncpg.exceptions.DataError: handle_unstorable,  # raised by PostgreSQL (class 22)
+    asyncpg.exceptions._base.DataError: handle_unstorable,  # raised by asyncpg encoding an argument
+    OverflowError: handle_unstorable,  # sqlite3: "Python int too large to convert to SQLite INTEGER"
     Exception: handle_unexpected,
 }
 

@@ -64,7 +64,7 @@ def id_number_problem(value: str) -> str | None:
     """None if ``value`` is a well-formed 18-character ID number, else a zh-CN reason."""
     if len(value) != 18:
         return "身份证号应为 18 位"
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not value.isascii() or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         return "身份证号前 17 位应为数字，末位为数字或 X"
     if id_check_char(value[:17]) != value[17]:
         return "身份证号校验位不正确"

@@ -138,9 +138,10 @@ class HouseholdController(Controller):
             raise Problem(413, "import.too_large", "文件超过 10 MB，请分批导入。")
         parsed = csv_import.parse(content)
         errors = list(parsed.errors)
-        if not errors:
-            problems, _ = await services.check_new_households(principal, parsed.items)
-            errors = [
+        if parsed.items:
+            # The rows that parsed are checked too, so one upload lists every problem in the file.
+            problems, _ = await services.check_new_households(principal, parsed.items, parsed.row_numbers)
+            errors += [
                 RowError(
                     row=parsed.row_numbers[i],
                     column=csv_import.HEADER_OF.get(field, field),

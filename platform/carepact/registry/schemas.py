@@ -19,13 +19,17 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.facility: "供养机构",
 }
 
-Name = Annotated[str, Meta(min_length=1, max_length=32)]
-Address = Annotated[str, Meta(min_length=2, max_length=200)]
+# No control characters: they are invisible on screen and PostgreSQL cannot store NUL at all.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=32, pattern=ONE_LINE)]
+Address = Annotated[str, Meta(min_length=2, max_length=200, pattern=ONE_LINE)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
-IdNumber = Annotated[str, Meta(pattern=r"^\d{17}[\dX]$", description="18 位公民身份号码")]
-Notes = Annotated[str, Meta(max_length=500)]
-RegionCode = Annotated[str, Meta(pattern=r"^\d{6,12}$")]
+# [0-9], not \d: \d also matches full-width digits (an input method's "１２３"), which would
+# pass the checksum as a different string and slip past the duplicate check.
+IdNumber = Annotated[str, Meta(pattern=r"^[0-9]{17}[0-9X]$", description="18 位公民身份号码")]
+Notes = Annotated[str, Meta(max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]  # lines and tabs allowed
+RegionCode = Annotated[str, Meta(pattern=r"^[0-9]{6,12}$")]
 
 
 class RegionOut(msgspec.Struct, kw_only=True):

@@ -328,11 +328,12 @@ async def read_sensitive(principal: Principal, person_id: int, actor: Actor) -> 
 
 
 async def check_new_households(
-    principal: Principal, items: list[HouseholdCreate]
+    principal: Principal, items: list[HouseholdCreate], row_numbers: list[int] | None = None
 ) -> tuple[list[tuple[int, str, str, str]], dict[str, dict[str, Any]]]:
     """Every problem of a batch as (index, field, code, zh message); nothing is written.
 
-    Also returns the villages found, by code, for the writer.
+    ``row_numbers`` are the file lines of the items (CSV import), so that a message pointing
+    at another item names the line the user sees. Also returns the villages found, by code.
     """
     problems: list[tuple[int, str, str, str]] = []
     codes = sorted({item.village_code for item in items})
@@ -372,9 +373,8 @@ async def check_new_households(
             if int(number[6:10]) != item.person.birth_year:
                 problems.append((i, "person.birth_year", "person.birth_year_mismatch", "出生年份与身份证号不一致"))
             if number in seen:
-                problems.append(
-                    (i, "person.id_number", "person.duplicate_in_batch", f"与第 {seen[number] + 1} 条身份证号重复")
-                )
+                first = f"第 {row_numbers[seen[number]]} 行" if row_numbers else f"第 {seen[number] + 1} 条"
+                problems.append((i, "person.id_number", "person.duplicate_in_batch", f"与{first}身份证号重复"))
             elif digest(number, purpose="id_number") in existing:
                 problems.append((i, "person.id_number", "person.already_registered", "该身份证号已登记"))
             seen.setdefault(number, i)
