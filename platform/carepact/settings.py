@@ -33,6 +33,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     card_key_id: str
     card_keys_retired: frozenset[str]
     job_concurrency: int
+    # A running job whose heartbeat is older than this is taken for dead and run again.
+    job_stale_seconds: int = 90
+    # Fault drills only: handlers pause this long at their commit point (see JobContext.checkpoint).
+    job_drill_pause: float = 0.0
+    # The arq queue in Redis: deployments (or test runs) sharing one Redis keep their jobs apart.
+    arq_queue: str = "arq:queue"
     timezone: str = "Asia/Shanghai"
 
     @property
@@ -91,7 +97,27 @@ def load_settings() -> Settings:
             k.strip() for k in os.environ.get("CAREPACT_CARD_KEYS_RETIRED", "").split(",") if k.strip()
         ),
         job_concurrency=int(os.environ.get("CAREPACT_JOB_CONCURRENCY", "2")),
+        job_stale_seconds=_job_stale_seconds(),
+        job_drill_pause=_job_drill_pause(env),
+        arq_queue=os.environ.get("CAREPACT_ARQ_QUEUE", "").strip() or "arq:queue",
     )
+
+
+def _job_stale_seconds() -> int:
+    seconds = int(os.environ.get("CAREPACT_JOB_STALE_SECONDS", "90"))
+    if seconds < 1:
+        raise SettingsError("CAREPACT_JOB_STALE_SECONDS 至少为 1 秒 (must be at least 1 second).")
+    return seconds
+
+
+def _job_drill_pause(env: str) -> float:
+    pause = float(os.environ.get("CAREPACT_JOB_DRILL_PAUSE", "0") or 0)
+    if pause > 0 and env == "production":
+        raise SettingsError(
+            "CAREPACT_JOB_DRILL_PAUSE 只用于故障演练，生产环境不得设置。"
+            " (CAREPACT_JOB_DRILL_PAUSE slows every job down for fault drills; it is refused in production.)"
+        )
+    return max(0.0, pause)
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from arq import Retry, cron
@@ -12,13 +13,25 @@ from carepact import db
 from carepact.audit.services import SYSTEM, record, verify
 from carepact.cards.jobs import make_card_sheet
 from carepact.jobs import services as jobs
-from carepact.jobs.services import Handler
+from carepact.jobs.services import Handler, JobContext
+from carepact.media import jobs as media_jobs
 from carepact.settings import get_settings
+from providers.visits.services import on_photo_ready
+
+
+async def process_photo(ctx: JobContext) -> dict[str, Any]:
+    """The kernel's photo job, then the visit using the photo (if any) is assessed again: the
+    kernel may not import providers, so the two meet here."""
+    result = await media_jobs.process_photo(ctx)
+    await on_photo_ready(uuid.UUID(result["photo_id"]))
+    return result
+
 
 # Every long-running job of the platform, by kind. Web processes submit by kind; arq workers
 # (REDIS_URL) or the in-process runner execute them. Areas add their jobs.py functions here.
 JOBS: dict[str, Handler] = {
     "make_card_sheet": make_card_sheet,
+    "process_photo": process_photo,
 }
 
 log = logging.getLogger("carepact.worker")

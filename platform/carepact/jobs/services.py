@@ -24,10 +24,18 @@ from carepact.settings import get_settings
 log = logging.getLogger("carepact.jobs")
 
 MAX_ATTEMPTS = 5
-STALE_AFTER = dt.timedelta(seconds=90)  # a running job with no heartbeat for this long is dead
 QUEUED_GRACE = dt.timedelta(seconds=30)  # a queued job not started after this is re-dispatched
-HEARTBEAT_EVERY = 15.0
 ARQ_FUNCTION = "run_job"
+
+
+def stale_after() -> dt.timedelta:
+    """A running job with no heartbeat for this long is dead (CAREPACT_JOB_STALE_SECONDS)."""
+    return dt.timedelta(seconds=get_settings().job_stale_seconds)
+
+
+def heartbeat_every() -> float:
+    # Several beats per stale period, so one slow beat never makes a live job look dead.
+    return get_settings().job_stale_seconds / 6
 
 
 class JobRefused(Exception):
@@ -59,6 +67,17 @@ class JobContext:
             Job.id == self.job_id
         )
 
+    async def checkpoint(self, done: int, total: int, note: str) -> None:
+        """Report progress at the handler's commit point: its outputs are written, the database
+        does not record them yet. Fault drills (CAREPACT_JOB_DRILL_PAUSE) pause here, so a
+        worker can be killed at the worst moment and the rerun shown to lose and duplicate nothing."""
+        self._last_report = 0.0
+        await self.progress(done, total, note)
+        pause = get_settings().job_drill_pause
+        if pause > 0:
+            log.warning("job %s: fault-drill pause of %.1f s at its commit point", self.job_id, pause)
+            await asyncio.sleep(pause)
+
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
 _handlers: dict[str, Handler] = {}
@@ -80,12 +99,20 @@ async def submit(kind: str, params: dict[str, Any], *, owner: int | None = None,
     if kind not in _handlers:
         raise ValueError(f"unknown job kind {kind!r}")
     async with atomic():
-        if key is not None:
-            existing = await Job.select(Job.id).where(Job.key == key).first()
-            if existing:
-                return existing["id"]
         job_id = uuid.uuid4()
-        await Job.insert(Job(id=job_id, kind=kind, key=key, params=msgspec.json.encode(params).decode(), owner=owner))
+        # DO NOTHING rather than look-then-insert: two concurrent submits with one key (a
+        # double click) would both find nothing, and the second insert would fail on PostgreSQL.
+        inserted = (
+            await Job.insert(
+                Job(id=job_id, kind=kind, key=key, params=msgspec.json.encode(params).decode(), owner=owner)
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(Job.id)
+        )
+        if not inserted:  # the key's job exists (it is what conflicted)
+            existing = await Job.select(Job.id).where(Job.key == key).first()
+            assert existing is not None
+            return existing["id"]
         await on_commit(lambda: dispatch(job_id))
     return job_id
 
@@ -118,7 +145,10 @@ async def _pool() -> Any:
         from arq import create_pool
         from arq.connections import RedisSettings
 
-        _arq_pool = await create_pool(RedisSettings.from_dsn(get_settings().redis_url or ""))
+        settings = get_settings()
+        _arq_pool = await create_pool(
+            RedisSettings.from_dsn(settings.redis_url or ""), default_queue_name=settings.arq_queue
+        )
     return _arq_pool
 
 
@@ -138,7 +168,12 @@ async def _claim(job_id: uuid.UUID) -> dict[str, Any] | None:
         row = await Job.select().where(Job.id == job_id).first()
         if row is None or row["status"] in (JobStatus.succeeded, JobStatus.failed):
             return None
-        if row["status"] == JobStatus.running and row["heartbeat_at"] and row["heartbeat_at"] > now - STALE_AFTER:
+        if row["status"] == JobStatus.running and row["heartbeat_at"] and row["heartbeat_at"] > now - stale_after():
+            return None
+        if row["attempts"] >= MAX_ATTEMPTS:
+            # Every attempt so far died without an answer (a killed or OOM-ed worker): a job that
+            # takes its worker down with it must not be handed to the next one for ever.
+            await _finish(job_id, JobStatus.failed, error=("job.crashed", "任务多次中断，已停止重试。"))
             return None
         claimed = (
             await Job.update(
@@ -159,8 +194,12 @@ async def _claim(job_id: uuid.UUID) -> dict[str, Any] | None:
 
 async def _heartbeat(job_id: uuid.UUID) -> None:
     while True:
-        await asyncio.sleep(HEARTBEAT_EVERY)
-        await Job.update({Job.heartbeat_at: _now()}).where(Job.id == job_id)
+        await asyncio.sleep(heartbeat_every())
+        try:
+            await Job.update({Job.heartbeat_at: _now()}).where(Job.id == job_id)
+        except Exception:  # one failed beat (a locked SQLite file, a dropped connection) must not end
+            # the beating: a silent heartbeat makes the sweeper start a second copy of a live job.
+            log.warning("heartbeat of job %s failed; trying again", job_id, exc_info=True)
 
 
 async def execute(job_id: uuid.UUID | str) -> str:
@@ -231,7 +270,7 @@ async def sweep() -> int:
     now = _now()
     rows = await Job.select(Job.id, Job.attempts).where(
         ((Job.status == JobStatus.queued.value) & (Job.created_at < now - QUEUED_GRACE))
-        | ((Job.status == JobStatus.running.value) & (Job.heartbeat_at < now - STALE_AFTER))
+        | ((Job.status == JobStatus.running.value) & (Job.heartbeat_at < now - stale_after()))
     )
     for row in rows:
         # A fresh arq job id, so a job arq still remembers (and will never rerun) is enqueued anew.
