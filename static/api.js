@@ -41,7 +41,8 @@ export function whenSessionEnds(callback) {
   onSessionEnded = callback;
 }
 
-async function request(method, path, { json, form } = {}) {
+/** The request as sent: `timeout` (ms) gives up on a connection that hangs, as on poor signal. */
+async function request(method, path, { json, form, timeout } = {}) {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -52,13 +53,18 @@ async function request(method, path, { json, form } = {}) {
   }
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
 
+  const abort = timeout ? new AbortController() : null;
+  const timer = abort ? setTimeout(() => abort.abort(), timeout) : 0;
   let response;
+  let text;
   try {
-    response = await fetch(path, { method, headers, body, credentials: "same-origin" });
+    response = await fetch(path, { method, headers, body, credentials: "same-origin", signal: abort?.signal });
+    text = await response.text();
   } catch {
     throw new ApiError(0, null);
+  } finally {
+    clearTimeout(timer);
   }
-  const text = await response.text();
   let payload = null;
   try {
     payload = text ? JSON.parse(text) : null;
@@ -71,8 +77,9 @@ async function request(method, path, { json, form } = {}) {
 }
 
 export const api = {
-  get: (path) => request("GET", path),
+  get: (path, options) => request("GET", path, options),
   post: (path, options) => request("POST", path, options),
+  put: (path, options) => request("PUT", path, options),
   patch: (path, options) => request("PATCH", path, options),
   delete: (path) => request("DELETE", path),
 };

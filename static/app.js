@@ -2,26 +2,50 @@
 
 import { api, setCsrfToken, whenSessionEnds } from "./api.js";
 import { fill, h } from "./dom.js";
+import { forgetToday } from "./fieldwork.js";
+import { setOutboxAccount, watchOutbox } from "./outbox.js";
+import { cardPrintPage } from "./pages/card-print.js";
+import { checkinPage } from "./pages/checkin.js";
 import { homePage } from "./pages/home.js";
 import { householdListPage } from "./pages/household-list.js";
 import { householdPage } from "./pages/household.js";
 import { importPage } from "./pages/import.js";
 import { loginPage } from "./pages/login.js";
+import { outboxPage } from "./pages/outbox.js";
+import { staffPage } from "./pages/staff.js";
+import { visitDetailPage } from "./pages/visit-detail.js";
+import { reviewQueuePage, visitListPage } from "./pages/visit-list.js";
+import { visitPage } from "./pages/visit.js";
+import { isFieldWorker } from "./roles.js";
+import { cached, forget, remember } from "./store.js";
 
 const APP_NAME = "特困人员照料服务平台";
 
+const UUID = "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})";
 const ROUTES = [
   { pattern: /^\/login$/, page: loginPage, public: true },
   { pattern: /^\/$/, page: homePage },
   { pattern: /^\/households$/, page: householdListPage },
   { pattern: /^\/households\/(\d+)$/, page: householdPage },
   { pattern: /^\/import$/, page: importPage },
+  { pattern: /^\/checkin$/, page: checkinPage },
+  { pattern: new RegExp(`^/visit/${UUID}$`), page: visitPage },
+  { pattern: /^\/outbox$/, page: outboxPage },
+  { pattern: /^\/visits$/, page: visitListPage },
+  { pattern: new RegExp(`^/visits/${UUID}$`), page: visitDetailPage },
+  { pattern: /^\/review$/, page: reviewQueuePage },
+  { pattern: /^\/staff$/, page: staffPage },
+  { pattern: /^\/cards$/, page: cardPrintPage },
 ];
+// The account last signed in on this phone: a field worker opening the app without signal
+// still sees the day's list and can record visits (the server checks the session on upload).
+const LAST_ACCOUNT = "account";
 
 const view = document.getElementById("view");
 const accountBar = document.getElementById("account");
 const accountName = document.getElementById("account-name");
 const logoutButton = document.getElementById("logout");
+const syncBar = document.getElementById("sync");
 
 let account = null;
 
@@ -47,6 +71,9 @@ function signedIn(who) {
   setCsrfToken(who.csrf_token);
   accountName.textContent = who.display_name;
   accountBar.hidden = false;
+  syncBar.hidden = !isFieldWorker(who);
+  setOutboxAccount(who);
+  if (isFieldWorker(who)) remember(LAST_ACCOUNT, who).catch(() => {});
 }
 
 function signedOut() {
@@ -54,7 +81,30 @@ function signedOut() {
   setCsrfToken("");
   accountName.textContent = "";
   accountBar.hidden = true;
+  syncBar.hidden = true;
+  setOutboxAccount(null);
 }
+
+// 离线 / 待上传 N 条 / 全部已上传: always in sight of a field worker.
+watchOutbox((status) => {
+  let text;
+  let kind;
+  if (status.failed > 0) {
+    text = `${status.failed} 条上传失败，点此处理`;
+    kind = "failed";
+  } else if (!status.online) {
+    text = status.waiting > 0 ? `离线 · 待上传 ${status.waiting} 条` : "离线 · 没有待上传的记录";
+    kind = "offline";
+  } else if (status.waiting > 0) {
+    text = `待上传 ${status.waiting} 条${status.sending ? " · 正在上传…" : ""}`;
+    kind = "waiting";
+  } else {
+    text = "全部已上传";
+    kind = "done";
+  }
+  syncBar.textContent = text;
+  syncBar.className = `sync sync-${kind}`;
+});
 
 // Any 401 means the session is gone (expired, logged out elsewhere): back to the login page.
 whenSessionEnds(() => {
@@ -71,6 +121,8 @@ logoutButton.addEventListener("click", async () => {
     // The session is dropped on this side whatever the server answered.
   }
   logoutButton.disabled = false;
+  // Unsent visits stay on the phone and go out at this worker's next login.
+  if (account) await Promise.all([forget(LAST_ACCOUNT), forgetToday(account)]).catch(() => {});
   signedOut();
   navigate("/login");
 });
@@ -116,12 +168,20 @@ function route() {
 
 async function start() {
   try {
-    signedIn(await api.get("/api/auth/me"));
-  } catch {
-    signedOut(); // 401: not logged in (or the server is unreachable: the login page says so on submit)
+    signedIn(await api.get("/api/auth/me", { timeout: 15_000 }));
+  } catch (error) {
+    const last = error.status === 0 ? await cached(LAST_ACCOUNT).catch(() => undefined) : undefined;
+    if (last) signedIn(last.value); // no signal: carry on as the worker last signed in here
+    else signedOut(); // 401: not logged in (or unreachable with nobody remembered: the login page says so)
   }
   window.addEventListener("hashchange", route);
   route();
+}
+
+// Installable and startable without signal where the browser has service workers (not all
+// in-app browsers do: the app works without, it only cannot start offline there).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {});
 }
 
 start();

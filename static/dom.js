@@ -83,3 +83,41 @@ export function formatCoordinate(latitude, longitude, digits) {
   if (latitude === null || latitude === undefined || longitude === null || longitude === undefined) return "未登记";
   return `纬度 ${latitude.toFixed(digits)}，经度 ${longitude.toFixed(digits)}`;
 }
+
+const SHANGHAI_TIME = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: "Asia/Shanghai",
+  hour: "2-digit",
+  minute: "2-digit",
+  hour12: false,
+});
+
+/** A moment → "09:30", Beijing time. */
+export function formatTime(moment) {
+  return SHANGHAI_TIME.format(moment instanceof Date ? moment : new Date(moment));
+}
+
+// Days counted by the calendar in China, not by 24-hour spans.
+function shanghaiDay(moment) {
+  return Math.floor(((moment instanceof Date ? moment : new Date(moment)).getTime() + 8 * 3600 * 1000) / 86_400_000);
+}
+
+/** "今天 09:30", "昨天 16:05", "3 天前" — for when something last happened. */
+export function formatAgo(moment) {
+  const days = shanghaiDay(new Date()) - shanghaiDay(moment);
+  if (days <= 0) return `今天 ${formatTime(moment)}`;
+  if (days === 1) return `昨天 ${formatTime(moment)}`;
+  return `${days} 天前`;
+}
+
+/** Seconds → "1:05:09" or "05:09": how long a visit has been going. */
+export function formatElapsed(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n) => String(n).padStart(2, "0");
+  const hours = Math.floor(s / 3600);
+  return hours > 0 ? `${hours}:${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}` : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
+}
+
+/** Today's date in China as YYYY-MM-DD (what date inputs and the API's date filters take). */
+export function shanghaiIsoDate(moment = new Date()) {
+  return new Date(moment.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}

@@ -21,3 +21,23 @@ export function seesHouseholds(account) {
 export function householdListTitle(account) {
   return caresForHouseholds(account) ? "我负责的户" : "分散供养户";
 }
+
+/** A social worker or caregiver: the phone app of visits is their home page. */
+export function isFieldWorker(account) {
+  return account.role === "field_worker";
+}
+
+/** A provider's manager: its staff, assignments, and the approval of manual entries. */
+export function managesProvider(account) {
+  return account.role === "provider_manager";
+}
+
+/** Supervisors read visits with their flags and photos: the provider's manager, the bureaus (read-only). */
+export function seesVisits(account) {
+  return isBureau(account) || managesProvider(account);
+}
+
+/** Door cards are issued, reissued and printed by the bureaus and township offices. */
+export function issuesCards(account) {
+  return isBureau(account);
+}

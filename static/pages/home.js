@@ -2,7 +2,8 @@
 
 import { api } from "../api.js";
 import { fill, h, notice } from "../dom.js";
-import { caresForHouseholds, householdListTitle, isBureau, seesHouseholds } from "../roles.js";
+import { caresForHouseholds, householdListTitle, isBureau, isFieldWorker, managesProvider, seesHouseholds } from "../roles.js";
+import { workerDayPage } from "./worker-day.js";
 
 function tile(href, title, hint, extra) {
   return h(
@@ -12,14 +13,26 @@ function tile(href, title, hint, extra) {
   );
 }
 
-export async function homePage(root, { account, setTitle }) {
+export async function homePage(root, context) {
+  const { account, setTitle } = context;
+  if (isFieldWorker(account)) return workerDayPage(root, context); // the phone app's own home
   setTitle("首页");
   const count = h("span", { class: "tile-count" });
+  const awaiting = h("span", { class: "tile-count" });
   const tiles = [];
   if (isBureau(account)) {
     tiles.push(
       tile("#/households", householdListTitle(account), "按姓名、村（社区）或户编号查找，查看户详情", count),
+      tile("#/visits", "服务记录", "上门服务的时间、照片和疑点（只读）"),
+      tile("#/cards", "门牌卡打印", "按村（社区）或乡镇（街道）生成门牌卡打印页"),
       tile("#/import", "CSV 导入", "按模板批量登记分散供养户"),
+    );
+  } else if (managesProvider(account)) {
+    tiles.push(
+      tile("#/review", "待审核", "手工录入和扫码未通过的服务记录", awaiting),
+      tile("#/visits", "服务记录", "本机构的上门服务，可只看有疑点的记录"),
+      tile("#/households", householdListTitle(account), "本机构负责的分散供养户，可改派社工", count),
+      tile("#/staff", "人员", "本机构的社工 / 护理员及其负责户数"),
     );
   } else if (caresForHouseholds(account)) {
     tiles.push(tile("#/households", householdListTitle(account), "当前分配给您的分散供养户", count));
@@ -53,6 +66,14 @@ export async function homePage(root, { account, setTitle }) {
       count.textContent = `共 ${page.total} 户`;
     } catch {
       count.textContent = "";
+    }
+  }
+  if (managesProvider(account)) {
+    try {
+      const page = await api.get("/api/visits?review=awaiting_approval&page_size=1");
+      awaiting.textContent = page.total > 0 ? `${page.total} 条待审核` : "暂无待审核";
+    } catch {
+      awaiting.textContent = "";
     }
   }
 }

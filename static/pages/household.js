@@ -1,9 +1,10 @@
 // One household: where it is, who lives there, who cares for them; the logged sensitive read;
-// the address edit for the region's bureau.
+// the address edit and the door card reissue for the region's bureau; a new worker for it,
+// chosen by the provider's manager.
 
 import { api } from "../api.js";
-import { facts, fill, formatCoordinate, formatDate, formatDateTime, h, notice } from "../dom.js";
-import { seesHouseholds } from "../roles.js";
+import { facts, fill, formatCoordinate, formatDate, formatDateTime, h, notice, shanghaiIsoDate } from "../dom.js";
+import { issuesCards, managesProvider, seesHouseholds, seesVisits } from "../roles.js";
 
 export async function householdPage(root, { account, match, setTitle }) {
   const householdId = match[1];
@@ -22,10 +23,11 @@ export async function householdPage(root, { account, match, setTitle }) {
     );
     return;
   }
-  render(root, household, setTitle);
+  render(root, household, { account, setTitle });
 }
 
-function render(root, household, setTitle, saved = false) {
+function render(root, household, page, saved = "") {
+  const { account, setTitle } = page;
   const names = household.persons.map((p) => p.name).join("、") || "（无登记人员）";
   setTitle(`${names} · ${household.code}`);
   fill(
@@ -37,7 +39,7 @@ function render(root, household, setTitle, saved = false) {
       h("h1", { tabindex: "-1" }, names),
       h("p", { class: "household-code-line" }, "户编号 ", h("span", { class: "code" }, household.code)),
     ),
-    saved && notice("success", "地址已保存。"),
+    saved && notice("success", saved),
     h(
       "section",
       { class: "card", "aria-labelledby": "household-basics" },
@@ -49,7 +51,7 @@ function render(root, household, setTitle, saved = false) {
         ["区县", household.county_name],
         ["大致位置", `${formatCoordinate(household.approx_latitude, household.approx_longitude, 2)}（约 1 公里精度）`],
       ]),
-      household.can_edit && addressForm(root, household, setTitle),
+      household.can_edit && addressForm(root, household, page),
     ),
     h(
       "section",
@@ -66,7 +68,10 @@ function render(root, household, setTitle, saved = false) {
       household.assignments.length === 0
         ? h("p", { class: "muted" }, "暂无服务安排。")
         : h("ul", { class: "assignments" }, household.assignments.map(assignmentRow)),
+      managesProvider(account) && reassignForm(root, household, page),
+      seesVisits(account) && h("a", { class: "link", href: `#/visits?household=${household.id}` }, "查看本户的服务记录"),
     ),
+    issuesCards(account) && cardSection(household),
   );
 }
 
@@ -161,7 +166,7 @@ function assignmentRow(assignment) {
   );
 }
 
-function addressForm(root, household, setTitle) {
+function addressForm(root, household, page) {
   const input = h("input", {
     id: "household-address",
     name: "address",
@@ -182,7 +187,7 @@ function addressForm(root, household, setTitle) {
     input.removeAttribute("aria-invalid");
     try {
       const updated = await api.patch(`/api/households/${household.id}`, { json: { address: input.value.trim() } });
-      render(root, updated, setTitle, true);
+      render(root, updated, page, "地址已保存。");
     } catch (error) {
       const forAddress = error.fieldMessage("address");
       if (forAddress) {
@@ -203,5 +208,109 @@ function addressForm(root, household, setTitle) {
     fieldError,
     message,
     save,
+  );
+}
+
+// A new worker for the household from a date; the current assignment ends the day before.
+function reassignForm(root, household, page) {
+  const worker = h("select", { id: "reassign-worker", name: "worker_id" }, h("option", { value: "" }, "请选择社工"));
+  const startsOn = h("input", { id: "reassign-starts", name: "starts_on", type: "date", value: shanghaiIsoDate() });
+  const message = h("div", { class: "form-message" });
+  const submit = h("button", { type: "submit", class: "button button-primary" }, "改派");
+  api
+    .get("/api/staff")
+    .then((staff) => {
+      for (const person of staff.filter((s) => s.role === "field_worker" && s.active)) {
+        worker.append(h("option", { value: String(person.account_id) }, `${person.display_name}（负责 ${person.household_count} 户）`));
+      }
+    })
+    .catch((error) => fill(message, notice("error", error.message)));
+
+  async function reassign(event) {
+    event.preventDefault();
+    fill(message);
+    if (!worker.value) {
+      fill(message, notice("error", "请选择新的负责社工。"));
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const assignment = await api.post("/api/assignments", {
+        json: { household_id: household.id, worker_id: Number(worker.value), starts_on: startsOn.value },
+      });
+      const updated = await api.get(`/api/households/${household.id}`);
+      render(root, updated, page, `已改派给${assignment.worker_name}，自 ${formatDate(assignment.starts_on)} 起由其负责。`);
+    } catch (error) {
+      fill(message, notice("error", error.message));
+      submit.disabled = false;
+    }
+  }
+
+  return h(
+    "form",
+    { class: "form reassign-form", novalidate: true, on: { submit: reassign } },
+    h("h3", {}, "改派社工"),
+    h("label", { class: "field" }, h("span", { class: "field-label" }, "新的负责社工"), worker),
+    h("label", { class: "field" }, h("span", { class: "field-label" }, "开始日期"), startsOn),
+    message,
+    submit,
+  );
+}
+
+// Reissuing makes every earlier printed card of the household stop verifying at once.
+function cardSection(household) {
+  const reason = h("input", { id: "card-reason", name: "reason", maxlength: "200", autocomplete: "off", "aria-describedby": "card-reason-error" });
+  const reasonError = h("p", { class: "field-error", id: "card-reason-error" });
+  const message = h("div", { class: "form-message", "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "button button-primary" }, "补发门牌卡");
+  const image = h("div", { class: "card-image" });
+
+  function showCard(version) {
+    fill(
+      image,
+      h("img", { src: `/api/households/${household.id}/card.png?v=${version || "current"}`, alt: "门牌卡二维码", width: "240", height: "240" }),
+      h("a", { class: "button", href: `/api/households/${household.id}/card.png`, download: `门牌卡-${household.code}.png` }, "下载二维码图片"),
+    );
+  }
+
+  async function reissue(event) {
+    event.preventDefault();
+    reasonError.textContent = "";
+    fill(message);
+    if (reason.value.trim().length < 2) {
+      reasonError.textContent = "请填写补发原因（如：卡片丢失、损坏）。";
+      reason.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const card = await api.post(`/api/households/${household.id}/card`, { json: { reason: reason.value.trim() } });
+      reason.value = "";
+      fill(message, notice("success", `已补发第 ${card.version} 版门牌卡，旧卡已作废。请打印新卡替换。`));
+      showCard(card.version);
+    } catch (error) {
+      const forReason = error.fieldMessage("reason");
+      if (forReason) reasonError.textContent = forReason;
+      fill(message, notice("error", error.message));
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "household-card" },
+    h("h2", { id: "household-card" }, "门牌卡"),
+    h("p", { class: "muted" }, "门牌卡丢失、损坏或疑似被翻拍时补发；补发后旧卡立即作废，扫旧卡签到会被标记。"),
+    h("button", { type: "button", class: "button", on: { click: () => showCard("") } }, "显示当前门牌卡"),
+    image,
+    h(
+      "form",
+      { class: "form card-form", novalidate: true, on: { submit: reissue } },
+      h("label", { class: "field" }, h("span", { class: "field-label" }, "补发原因"), reason),
+      reasonError,
+      message,
+      submit,
+    ),
   );
 }

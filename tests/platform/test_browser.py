@@ -4,7 +4,6 @@ against a live `carepact serve`, under the server's real Content-Security-Policy
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -15,77 +14,32 @@ import pytest
 from carepact.privacy import reveal
 from carepact.registry.services import ID_CONTEXT
 from carepact.registry.tables import Person
-from tests.support import chromium_path, csv_file, csv_row, need, villages
+from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.support import csv_file, csv_row, villages
 
 pytestmark = pytest.mark.browser
 
 FULL_ID_NUMBER = re.compile(r"\d{17}[\dX]")
-DEMO_PASSWORD = "carepact-demo"
 HOME_SCREENSHOT = "/tmp/carepact-home.png"
 HOUSEHOLD_SCREENSHOT = "/tmp/carepact-household.png"
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[object]:
-    need(importlib.util.find_spec("playwright") is not None, "Playwright is not installed: pip install -e '.[dev]'")
-    path = chromium_path()
-    need(path is not None, "no Chromium: apt-get install -y chromium fonts-noto-cjk, or set CHROMIUM_PATH")
-    from playwright.async_api import async_playwright, expect
+    playwright_available()
+    from playwright.async_api import async_playwright
 
-    expect.set_options(timeout=10_000)  # a login hashes a password; a loaded CI machine is slow
     async with async_playwright() as p:
-        # The system Chromium, never a downloaded one.
-        chromium = await p.chromium.launch(
-            executable_path=path,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = await launch(p)
         yield chromium
         await chromium.close()
 
 
-class Phone:
-    """A phone-sized tab that remembers uncaught script errors and CSP refusals."""
-
-    def __init__(self, page) -> None:
-        self.page = page
-        self.problems: list[str] = []
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-        page.on("console", self._console)
-
-    def _console(self, message) -> None:
-        if "content security policy" in message.text.lower() or "refused to" in message.text.lower():
-            self.problems.append(f"CSP: {message.text}")
-
-
 @pytest.fixture
 async def phone(browser) -> AsyncIterator[Phone]:
-    # A time zone far from Beijing: the app must still show Asia/Shanghai times.
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        locale="zh-CN",
-        timezone_id="America/Los_Angeles",
-    )
-    yield Phone(await context.new_page())
-    await context.close()
-
-
-async def open_site(phone: Phone, base_url: str) -> None:
-    response = await phone.page.goto(base_url + "/")
-    policy = response.headers.get("content-security-policy", "")
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy, "the app page must carry the CSP"
-
-
-async def log_in(phone: Phone, username: str, password: str = DEMO_PASSWORD) -> None:
-    from playwright.async_api import expect
-
-    page = phone.page
-    await expect(page.get_by_role("heading", name="登录", exact=True)).to_be_visible()
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录", exact=True).click()
+    phone = await phone_page(browser)
+    yield phone
+    await phone.page.context.close()
 
 
 def tile(page, title: str):
