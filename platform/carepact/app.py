@@ -29,8 +29,15 @@ from carepact.cards.routes import CardController, open_card
 from carepact.errors import EXCEPTION_HANDLERS
 from carepact.jobs import services as jobs
 from carepact.jobs.routes import JobController
+from carepact.media.routes import PhotoController
+from carepact.notifications.routes import NotificationController
 from carepact.registry.routes import HouseholdController, OrganisationController, PersonController, RegionController
 from carepact.settings import STATIC_DIR, get_settings
+from contracts.budget.routes import BudgetController
+from contracts.coverage.routes import CoverageController
+from contracts.procurement.routes import ContractController
+from contracts.settlement.routes import ContractStatementController, StatementController
+from providers.residents.routes import FacilityController, ResidentCareController, ResidentController
 from providers.staff.routes import AssignmentController, StaffController
 from providers.visits.routes import VisitController
 
@@ -134,11 +141,21 @@ def create_app() -> Litestar:
             PersonController,
             AuditController,
             JobController,
+            PhotoController,
+            NotificationController,
             CardController,
             open_card,
             VisitController,
             StaffController,
             AssignmentController,
+            FacilityController,
+            ResidentController,
+            ResidentCareController,
+            ContractController,
+            ContractStatementController,
+            StatementController,
+            CoverageController,
+            BudgetController,
         ],
         dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
     )

@@ -60,15 +60,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def paying_contracts() -> dict[int, str]:
+    """Stay id → code of the contract covering it: what providers' demo records as the paying
+    contract (providers may not read contracts; the composition root hands it over)."""
+    from contracts.tables import Coverage
+
+    rows = await Coverage.select(Coverage.resident, Coverage.contract._.code).where(Coverage.resident.is_not_null())
+    return {r["resident"]: r["contract.code"] for r in rows}
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from carepact.demo.build import build_demo
+    from contracts.demo import build_programme, describe_programme
+    from providers.residents.demo import build_resident_care
 
     households = {"city": 5565, "small": 120}[args.scale]
-    summary = _run(build_demo(households=households))
+
+    async def build() -> tuple[Any, Any, Any]:
+        # The kernel's city first, then the purchased-service programme on top of it, then the
+        # hospital's month of care records.
+        city = await build_demo(households=households)
+        programme = await build_programme()
+        care = await build_resident_care(days=30, paying_contracts=await paying_contracts())
+        return city, programme, care
+
+    summary, programme, care = _run(build())
     if summary.created:
         print(f"已生成演示城市：{summary.households} 户分散供养，{summary.residents} 名集中供养人员。")
     else:
         print(f"演示数据已存在（{summary.households} 户，{summary.residents} 名住院人员），未重复生成。")
+    print(describe_programme(programme))
+    if care.created:
+        print(
+            f"已生成精神康复医院近 {care.days} 天照护记录：{care.residents} 名住院人员，日常记录 {care.records:,} 条，"
+            f"给药记录 {care.doses:,} 条，事件 {care.incidents} 起，交班 {care.handovers} 次。"
+        )
     print(f"\n演示账号（密码均为 {summary.password}），登录 http://127.0.0.1:8000/ ：")
     for a in summary.accounts:
         print(f"  {a.username:<22} {a.role_label:<12} {a.scope}")
@@ -147,9 +173,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from arq.worker import run_worker
 
+    from carepact.settings import get_settings
     from carepact.worker import WorkerSettings
 
-    run_worker(WorkerSettings, redis_settings=WorkerSettings.redis(), burst=args.burst)  # type: ignore[arg-type]
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=WorkerSettings.redis(),
+        queue_name=get_settings().arq_queue,
+        burst=args.burst,
+    )
     return 0
 
 
@@ -181,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo-data",
         help="生成演示城市 (create the synthetic demo city)",
-        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号。已存在时不重复生成。",
+        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号，以及购买服务合同（居家照料合计 335 万元、集中供养 1 份），以及精神康复医院近 30 天的照护记录。已存在时不重复生成。",
     )
     p.add_argument(
         "--scale", choices=["city", "small"], default="city", help="city：全市 5,565 户；small：120 户，用于试用"

@@ -11,6 +11,7 @@ from carepact.accounts.services import create_account
 from carepact.accounts.tables import Account, Assignment, Role
 from carepact.api import Page, PageRequest
 from carepact.audit.services import Actor, record
+from carepact.dates import local_today
 from carepact.db import atomic
 from carepact.errors import Problem, forbidden, not_found
 from carepact.registry.tables import Household
@@ -40,7 +41,7 @@ async def list_staff(principal: Principal) -> list[StaffOut]:
         .where(_staff_scope(principal))
         .order_by(Account.id)
     )
-    today = dt.date.today()
+    today = local_today()
     counts: dict[int, int] = {}
     for a in await Assignment.select(Assignment.worker).where(
         Assignment.worker.is_in([r["id"] for r in rows] or [-1])
@@ -124,7 +125,7 @@ async def list_assignments(
     if worker_id is not None:
         where &= Assignment.worker == worker_id
     if current_only:
-        today = dt.date.today()
+        today = local_today()
         where &= (Assignment.starts_on <= today) & (Assignment.ends_on.is_null() | (Assignment.ends_on >= today))
     total = await Assignment.count().where(where)
     rows = (

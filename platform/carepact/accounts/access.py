@@ -6,7 +6,6 @@ so an object outside the caller's scope is simply not found: 404, never a hint t
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import msgspec
@@ -18,6 +17,7 @@ from piccolo.columns.combination import Where
 from piccolo.query.methods.select import Select
 
 from carepact.accounts.tables import Account, Assignment, Role
+from carepact.dates import local_today
 from carepact.errors import Problem, forbidden
 from carepact.registry.tables import Household, Organisation, OrganisationKind, Person, Region, Resident
 
@@ -62,7 +62,7 @@ def _in_subtree(path_column: Any, principal: Principal) -> Where:
 
 
 def _open_assignments() -> Select:
-    today = dt.date.today()
+    today = local_today()
     return Assignment.select(Assignment.household).where(
         (Assignment.starts_on <= today) & ((Assignment.ends_on.is_null()) | (Assignment.ends_on >= today))
     )
@@ -90,6 +90,19 @@ def visible_residents(principal: Principal) -> Where:
             return Resident.facility == principal.organisation_id
         case _:
             return _never(Resident.id)
+
+
+def visible_facilities(principal: Principal) -> Where:
+    """Facilities whose residents the caller may see: the staff's own, and those in a bureau's region
+    (the organisation list shows bureaus every facility; its residents follow ``visible_residents``)."""
+    facility = Organisation.kind == OrganisationKind.facility.value
+    match principal.role:
+        case Role.city_admin | Role.county_auditor:
+            return facility & _in_subtree(Organisation.region._.path, principal)
+        case Role.care_home_staff:
+            return facility & (Organisation.id == principal.organisation_id)
+        case _:
+            return _never(Organisation.id)
 
 
 def visible_persons(principal: Principal) -> Where:
@@ -131,6 +144,28 @@ WRITE_POLICY: dict[str, frozenset[Role]] = {
     "person.read_id_number": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
     "audit.read": frozenset({Role.city_admin}),
     "card.issue": frozenset({Role.city_admin, Role.county_auditor, Role.township_officer}),
+    # Purchased-service contracts: the city buys and amends; counties sign off their settlements.
+    "contract.create": frozenset({Role.city_admin}),
+    "contract.amend": frozenset({Role.city_admin}),
+    "contract.document": frozenset({Role.city_admin}),
+    "settlement.compute": frozenset({Role.city_admin, Role.county_auditor}),
+    "settlement.confirm": frozenset({Role.city_admin, Role.county_auditor}),
+    "settlement.adjust": frozenset({Role.city_admin, Role.county_auditor}),
+    "settlement.pay": frozenset({Role.city_admin}),
+    "coverage.check_assignments": frozenset({Role.city_admin, Role.county_auditor}),
+    # Residents in centralised care: the facility's staff keep the record; bureaus only read it.
+    "resident.admit": frozenset({Role.care_home_staff}),
+    "resident.update": frozenset({Role.care_home_staff}),
+    "resident.discharge": frozenset({Role.care_home_staff}),
+    "resident.record": frozenset({Role.care_home_staff}),
+    "resident.care_plan": frozenset({Role.care_home_staff}),
+    "resident.medication": frozenset({Role.care_home_staff}),
+    "resident.incident": frozenset({Role.care_home_staff}),
+    "resident.handover": frozenset({Role.care_home_staff}),
+    "resident.card_issue": frozenset({Role.care_home_staff}),
+    # Mental-health texts in full (notes, goals, drugs, incident descriptions): those who care and
+    # those who audit the care; the city sees that care was delivered, not what was written.
+    "resident.read_health": frozenset({Role.care_home_staff, Role.county_auditor}),
 }
 
 

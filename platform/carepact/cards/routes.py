@@ -37,7 +37,9 @@ def _ip(request: Request) -> str:
 )
 async def open_card(token: str) -> Redirect:
     # The phone's camera (or WeChat) opens this URL; the app shell takes the token from the hash.
-    return Redirect(path=f"/#/checkin?card={token[:100]}", status_code=302)
+    # A wristband ("k1.r.…") opens the resident's record on a staff device, a door card the check-in.
+    page = "residents/scan" if token.split(".")[1:2] == [CardSubject.resident.value] else "checkin"
+    return Redirect(path=f"/#/{page}?card={token[:100]}", status_code=302)
 
 
 class CardController(Controller):

@@ -1,0 +1,1 @@
+"""The programme budget: committed, delivered and paid."""

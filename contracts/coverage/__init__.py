@@ -1,0 +1,1 @@
+"""Coverage: who each contract covers, and how many of them were served."""

@@ -1,0 +1,1 @@
+"""Procurement: contracts, their amendments and coverage, documents."""

@@ -1,0 +1,1 @@
+"""Monthly settlement statements: compute, confirm, pay, adjust, print."""
