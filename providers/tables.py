@@ -1,16 +1,16 @@
-"""What the supplier's side stores: home-care visits, their services, photos and trust flags."""
+"""What the supplier's side stores: home-care visits and their evidence, and residents' care records."""
 
 from __future__ import annotations
 
 import enum
 
-from piccolo.columns import UUID, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from carepact.accounts.tables import Account
 from carepact.media.tables import Photo
-from carepact.registry.tables import Household, Organisation
+from carepact.registry.tables import Household, Organisation, Resident
 
 
 class VisitStatus(enum.StrEnum):
@@ -114,4 +114,192 @@ class VisitFlag(Table):
     message = Varchar(length=300)
     evidence = Text(default="{}")
     source = Varchar(length=16, default="")  # checkin / checkout / photo
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+# --- residents in centralised care ---------------------------------------------------------------
+# A stay is the kernel's Resident (facility, ward, bed, admitted_on, discharged_on). Free text
+# written about a resident is health information: stored with carepact.privacy.protect (columns
+# named *_protected); codes (kinds, outcomes, ratings) are plain so lists never need to decrypt.
+
+
+class CareKind(enum.StrEnum):
+    treatment = "treatment"  # 治疗
+    rehabilitation = "rehabilitation"  # 康复
+    nursing_hygiene = "nursing_hygiene"  # 护理与个人卫生
+    meal = "meal"  # 进餐
+    sleep = "sleep"  # 睡眠
+    mood_behaviour = "mood_behaviour"  # 情绪与行为观察
+
+
+class GoalKind(enum.StrEnum):
+    treatment = "treatment"
+    rehabilitation = "rehabilitation"
+    nursing = "nursing"
+
+
+class GoalStatus(enum.StrEnum):
+    active = "active"
+    achieved = "achieved"
+    discontinued = "discontinued"
+
+
+class GoalOutcome(enum.StrEnum):
+    continued = "continued"  # keep the goal, review again later
+    revised = "revised"  # the goal text changes
+    achieved = "achieved"
+    discontinued = "discontinued"
+
+
+class CareGoal(Table):
+    """One goal of a resident's care plan (treatment, rehabilitation or nursing) and when it is
+    next to be reviewed; a review date in the past is an overdue review."""
+
+    resident = ForeignKey(Resident, index=True)
+    kind = Varchar(length=16, choices=GoalKind)
+    goal_protected = Text()
+    status = Varchar(length=16, choices=GoalStatus, default=GoalStatus.active.value)
+    set_on = Date()
+    review_due_on = Date(index=True)
+    last_reviewed_on = Date(null=True, default=None)
+    created_by = ForeignKey(Account)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CareGoalReview(Table):
+    """One review of a goal; never edited, so the plan's history reads back as it happened."""
+
+    goal = ForeignKey(CareGoal, index=True)
+    reviewed_on = Date()
+    outcome = Varchar(length=16, choices=GoalOutcome)
+    note_protected = Text(default="")
+    next_review_on = Date(null=True, default=None)
+    reviewed_by = ForeignKey(Account)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WardRound(Table):
+    """One entry for a ward round: the same activity for many residents, one CareRecord each.
+    The id is made by the tablet, so a resubmission finds the round instead of doubling it."""
+
+    id = UUID(primary_key=True)
+    facility = ForeignKey(Organisation, index=True)
+    ward = Varchar(length=32)
+    kind = Varchar(length=20, choices=CareKind)
+    activity = Varchar(length=40)
+    performed_at = Timestamptz()
+    resident_count = Integer()
+    recorded_by = ForeignKey(Account)
+    digest = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CareRecord(Table):
+    """One service a resident received, or one observation of them, recorded at the bedside."""
+
+    id = UUID(primary_key=True)  # made by the device (or derived from the ward round)
+    resident = ForeignKey(Resident, index=True)
+    kind = Varchar(length=20, choices=CareKind, index=True)
+    # The catalogue service this kind delivers (treatment / rehabilitation / custodial_nursing),
+    # "" for observations: what the month's "services delivered" counts.
+    service = Varchar(length=32, default="", index=True)
+    activity = Varchar(length=40)
+    observation = Varchar(length=16, default="")  # a coded rating: meal intake, sleep, mood
+    details_protected = Text(default="")
+    concern = Boolean(default=False)  # the next shift should watch this resident
+    performed_at = Timestamptz(index=True)
+    recorded_by = ForeignKey(Account)
+    ward_round = ForeignKey(WardRound, null=True, default=None, index=True)
+    digest = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class MedicationRoute(enum.StrEnum):
+    oral = "oral"
+    injection = "injection"
+    topical = "topical"
+    other = "other"
+
+
+class MedicationOrder(Table):
+    """A standing order: this drug and dose at these times of day, from one day to another."""
+
+    resident = ForeignKey(Resident, index=True)
+    drug_protected = Text()  # JSON {"drug", "dose", "instructions"}: what is given reveals the illness
+    route = Varchar(length=16, choices=MedicationRoute)
+    times = Varchar(length=60)  # local times of day, "08:00,20:00"
+    starts_on = Date()
+    ends_on = Date(null=True, default=None)  # the last day it is given
+    prescribed_by = Varchar(length=32, default="")
+    stop_reason_protected = Text(default="")
+    created_by = ForeignKey(Account)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DoseOutcome(enum.StrEnum):
+    given = "given"
+    refused = "refused"
+    held = "held"  # withheld on purpose (asleep, fasting, doctor's instruction)
+    missed = "missed"  # not given, and not on purpose
+
+
+class DoseRecord(Table):
+    """What happened to one scheduled dose. ``key`` makes a dose recorded twice (a retry, two
+    nurses) one row: "<order>:<scheduled time, UTC>"."""
+
+    key = Varchar(length=40, unique=True)
+    order = ForeignKey(MedicationOrder, index=True)
+    resident = ForeignKey(Resident, index=True)
+    scheduled_for = Timestamptz(index=True)
+    outcome = Varchar(length=16, choices=DoseOutcome, index=True)
+    reason_protected = Text(default="")
+    recorded_at = Timestamptz()
+    recorded_by = ForeignKey(Account)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class IncidentKind(enum.StrEnum):
+    fall = "fall"
+    aggression = "aggression"
+    self_harm_risk = "self_harm_risk"
+    absconding = "absconding"
+    illness = "illness"
+    hospital_transfer = "hospital_transfer"
+    other = "other"
+
+
+class IncidentSeverity(enum.StrEnum):
+    minor = "minor"
+    moderate = "moderate"
+    serious = "serious"
+
+
+class Incident(Table):
+    """Something that happened to or around a resident. Never edited or deleted (the API has no
+    such operation): what is learned later is a care record or another incident."""
+
+    id = UUID(primary_key=True)  # made by the device
+    resident = ForeignKey(Resident, index=True)
+    facility = ForeignKey(Organisation, index=True)
+    kind = Varchar(length=20, choices=IncidentKind)
+    severity = Varchar(length=16, choices=IncidentSeverity, index=True)
+    occurred_at = Timestamptz(index=True)
+    description_protected = Text()
+    actions_protected = Text(default="")
+    reported_by = ForeignKey(Account)
+    reported_at = Timestamptz(default=TimestamptzNow())
+    digest = Varchar(length=64)
+
+
+class Handover(Table):
+    """A shift handover of one ward: what happened since the ward's previous handover, as it
+    was when handed over (a snapshot: later entries do not change what was said)."""
+
+    facility = ForeignKey(Organisation, index=True)
+    ward = Varchar(length=32)
+    period_start = Timestamptz()
+    period_end = Timestamptz(index=True)
+    summary = Text()  # JSON of providers.residents.schemas.HandoverSummary: codes and names, no notes
+    note_protected = Text(default="")
+    created_by = ForeignKey(Account)
     created_at = Timestamptz(default=TimestamptzNow())

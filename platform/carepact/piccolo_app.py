@@ -1,4 +1,4 @@
-"""The kernel's Piccolo app: registry, accounts and access, audit log, cards, jobs, photos."""
+"""The kernel's Piccolo app: registry, accounts and access, audit log, cards, jobs, photos, notifications."""
 
 import os
 
@@ -9,6 +9,7 @@ from carepact.audit.tables import AuditEvent
 from carepact.cards.tables import Card
 from carepact.jobs.tables import Job
 from carepact.media.tables import Photo
+from carepact.notifications.tables import Notification, NotificationRead
 from carepact.registry.tables import Household, Organisation, Person, Region, Resident
 
 APP_CONFIG = AppConfig(
@@ -28,6 +29,8 @@ APP_CONFIG = AppConfig(
         Card,
         Job,
         Photo,
+        Notification,
+        NotificationRead,
     ],
     migration_dependencies=["piccolo.apps.user.piccolo_app"],
     commands=[],

@@ -114,3 +114,7 @@ class Resident(Table):
     admitted_on = Date()
     discharged_on = Date(null=True, default=None)
     discharge_reason = Varchar(length=200, default="")
+    # The purchased-service contract that pays for the stay, as the admission papers name it
+    # (a contract code). Plain text, no foreign key: the kernel knows no app. Settlement counts
+    # what the contract's coverage says; this is what the facility was told at admission.
+    contract_code = Varchar(length=40, default="", index=True)
