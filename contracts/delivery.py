@@ -31,7 +31,8 @@ def verified_visit() -> Where:
       reason code (``manual``) and approved by the provider's manager; a failed scan
       (``qr_failed``) does not count, whatever its review;
     - no trust flag of severity ``serious`` stands against it (forged or revoked card, a reused
-      photo, impossible travel ...).
+      photo, impossible travel ...);
+    - no correction replaces it (a correction is a new record; the latest one counts).
 
     Which contract it is paid from is not here: that follows from coverage (household, date)
     and the contract's supplier being the visit's organisation (see ``month_delivery``).
@@ -39,6 +40,8 @@ def verified_visit() -> Where:
     serious = VisitFlag.select(VisitFlag.visit).where(
         (VisitFlag.severity == FlagSeverity.serious.value) & VisitFlag.visit.is_not_null()
     )
+    # A locked visit later corrected counts once: as its latest correction, not as itself.
+    superseded = Visit.select(Visit.corrects).where(Visit.corrects.is_not_null())
     return (
         (Visit.status == VisitStatus.completed.value)
         & (Visit.review != Review.rejected.value)
@@ -47,6 +50,7 @@ def verified_visit() -> Where:
             | ((Visit.presence == Presence.manual.value) & (Visit.review == Review.approved.value))
         )
         & Visit.id.not_in(serious)
+        & Visit.id.not_in(superseded)
     )
 
 

@@ -19,6 +19,7 @@ from providers.visits.schemas import (
     MANUAL_REASON_LABELS,
     CheckinIn,
     CheckoutIn,
+    CorrectionIn,
     ReviewIn,
     TodayHousehold,
     VisitDetail,
@@ -100,3 +101,14 @@ class VisitController(Controller):
         self, request: Request, principal: CurrentPrincipal, visit_id: FromPath[uuid.UUID], data: JSONBody[ReviewIn]
     ) -> VisitDetail:
         return await services.review(principal, visit_id, data, actor_of(principal, _ip(request)))
+
+    @post(
+        "/{visit_id:uuid}/corrections",
+        operation_id="correctVisit",
+        summary="更正已锁定的服务记录（生成新记录，原记录保留）",
+        status_code=201,
+    )
+    async def correct(
+        self, request: Request, principal: CurrentPrincipal, visit_id: FromPath[uuid.UUID], data: JSONBody[CorrectionIn]
+    ) -> VisitDetail:
+        return await services.correct(principal, visit_id, data, actor_of(principal, _ip(request)))

@@ -73,6 +73,14 @@ class ReviewIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     comment: Annotated[str, Meta(max_length=300)] = ""
 
 
+class CorrectionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A supervisor's correction of a locked visit: what was really done, and why it changed."""
+
+    services: Annotated[list[ServiceCode], Meta(min_length=1, max_length=10)]
+    notes: Annotated[str, Meta(max_length=1000)] = ""
+    reason: Annotated[str, Meta(min_length=2, max_length=300)]
+
+
 class FlagOut(msgspec.Struct, kw_only=True):
     code: str
     severity: FlagSeverity
@@ -147,7 +155,9 @@ class VisitDetail(msgspec.Struct, kw_only=True):
     photos: list[VisitPhotoOut]
     flags: list[FlagOut]
     corrects: uuid.UUID | None
+    corrected_by: uuid.UUID | None
     can_review: bool
+    can_correct: bool
 
 
 class TodayHousehold(msgspec.Struct, kw_only=True):

@@ -35,6 +35,7 @@ from providers.visits.schemas import (
     STATUS_LABELS,
     CheckinIn,
     CheckoutIn,
+    CorrectionIn,
     FlagOut,
     ReviewIn,
     TodayHousehold,
@@ -433,6 +434,9 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
     flags = await VisitFlag.select().where(VisitFlag.visit == visit_id).order_by(VisitFlag.id)
     names = await _names([v["household"]])
     reason = v["manual_reason"] or None
+    successor = await Visit.select(Visit.id).where(Visit.corrects == visit_id).first()
+    corrected_by = successor["id"] if successor else None
+    manager = principal.role == Role.provider_manager and v["organisation"] == principal.organisation_id
 
     return VisitDetail(
         id=v["id"],
@@ -486,10 +490,79 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
             for f in flags
         ],
         corrects=v["corrects"],
-        can_review=principal.role == Role.provider_manager
-        and v["organisation"] == principal.organisation_id
-        and v["review"] == Review.awaiting_approval,
+        corrected_by=corrected_by,
+        can_review=manager and v["review"] == Review.awaiting_approval,
+        can_correct=manager and corrected_by is None and _correctable(v),
     )
+
+
+def _correctable(visit: dict[str, Any]) -> bool:
+    """Only a finished, accepted visit is corrected by a new record; one awaiting review is
+    approved or rejected instead."""
+    return visit["status"] == VisitStatus.completed and visit["review"] in (Review.not_required, Review.approved)
+
+
+async def correct(principal: Principal, visit_id: uuid.UUID, body: CorrectionIn, actor: Actor) -> VisitDetail:
+    """A provider manager corrects what a locked visit recorded: a new visit record that
+    replaces it (the original stays as it was, pointing forward through ``corrects``)."""
+    async with atomic():
+        original = await Visit.select().where((Visit.id == visit_id) & visible_visits(principal)).first()
+        if original is None:
+            raise not_found("visit", "服务记录")
+        if principal.role != Role.provider_manager or original["organisation"] != principal.organisation_id:
+            raise forbidden("只有本机构负责人可以更正服务记录。")
+        if await Visit.exists().where(Visit.corrects == visit_id):
+            raise Problem(409, "visit.already_corrected", "该记录已被更正过，请更正最新的那条记录。")
+        if not _correctable(original):
+            raise Problem(409, "visit.not_correctable", "只有已完成且无需审核或已审核通过的服务记录可以更正。")
+        correction_id = uuid.uuid4()
+        copied = {k: v for k, v in original.items() if k not in ("id", "created_at")}
+        copied |= {
+            "id": correction_id,
+            "corrects": visit_id,
+            "notes": body.notes,
+            "review": Review.approved.value if original["review"] == Review.approved else original["review"],
+            "reviewed_by": principal.account_id,
+            "reviewed_at": _now(),
+            "review_comment": f"更正：{body.reason}",
+            "checkout_digest": _digest(body),
+        }
+        await Visit.insert(Visit(**copied))
+        await VisitService.insert(
+            *[VisitService(visit=correction_id, service=s.value) for s in dict.fromkeys(body.services)]
+        )
+        # The evidence of the original still speaks about the correction.
+        flags = await VisitFlag.select().where(VisitFlag.visit == visit_id)
+        if flags:
+            await VisitFlag.insert(
+                *[
+                    VisitFlag(
+                        visit=correction_id,
+                        code=f["code"],
+                        severity=f["severity"],
+                        message=f["message"],
+                        evidence=f["evidence"],
+                        source=f["source"],
+                    )
+                    for f in flags
+                ]
+            )
+        before = [
+            s["service"] for s in await VisitService.select(VisitService.service).where(VisitService.visit == visit_id)
+        ]
+        await record(
+            actor,
+            "visit.correct",
+            "visit",
+            visit_id,
+            before={"services": before, "notes": original["notes"]},
+            after={
+                "correction": str(correction_id),
+                "services": [s.value for s in body.services],
+                "reason": body.reason,
+            },
+        )
+    return await get_visit(principal, correction_id)
 
 
 async def list_visits(

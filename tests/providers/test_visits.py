@@ -277,3 +277,44 @@ async def test_card_sheet_job_makes_decodable_cards_for_a_village(api) -> None:
         claim = await verify(token, CardSubject.household)
         assert await Household.exists().where((Household.id == claim.subject_id) & (Household.village == h["village"]))
     assert "*" in html and "户编号" in html
+
+
+async def test_locked_visit_is_corrected_by_a_new_record_that_counts_instead(api) -> None:
+    from contracts.delivery import verified_visit
+    from providers.tables import Visit
+
+    hs = await my_households(api, "weibin_worker")
+    worker, manager = api("weibin_worker"), api("renhe_manager")
+    body = checkin_body(hs[8]["household_id"], manual_reason="card_damaged")
+    body["device_time"] = (now() - dt.timedelta(minutes=40)).isoformat()
+    visit = (await worker.post("/api/visits/checkin", json=body)).json()
+    out = {"device_time": now().isoformat(), "sent_at": now().isoformat(), "services": ["cleaning"]}
+    assert (await worker.post(f"/api/visits/{visit['id']}/checkout", json=out)).status_code == 200
+    # Awaiting review: it is approved or rejected, not corrected.
+    early = await manager.post(
+        f"/api/visits/{visit['id']}/corrections", json={"services": ["personal_care"], "reason": "漏记"}
+    )
+    assert early.status_code == 409 and early.json()["code"] == "visit.not_correctable"
+    await manager.post(f"/api/visits/{visit['id']}/review", json={"decision": "approve"})
+    assert (
+        await worker.post(f"/api/visits/{visit['id']}/corrections", json={"services": ["cleaning"], "reason": "x" * 3})
+    ).status_code == 403
+    fix = await manager.post(
+        f"/api/visits/{visit['id']}/corrections",
+        json={"services": ["cleaning", "personal_care"], "reason": "漏记了照料护理"},
+    )
+    assert fix.status_code == 201, fix.text
+    correction = fix.json()
+    assert correction["corrects"] == visit["id"] and correction["id"] != visit["id"]
+    assert {s["code"] for s in correction["services"]} == {"cleaning", "personal_care"}
+    assert any(f["code"] == "manual_entry" for f in correction["flags"])  # the evidence carries over
+    original = (await manager.get(f"/api/visits/{visit['id']}")).json()
+    assert original["corrected_by"] == correction["id"] and original["can_correct"] is False
+    assert [s["code"] for s in original["services"]] == ["cleaning"]  # the original is unchanged
+    again = await manager.post(
+        f"/api/visits/{visit['id']}/corrections", json={"services": ["cleaning"], "reason": "再次更正"}
+    )
+    assert again.status_code == 409 and again.json()["code"] == "visit.already_corrected"
+    ids = [uuid.UUID(visit["id"]), uuid.UUID(correction["id"])]
+    counted = await Visit.select(Visit.id).where(verified_visit() & Visit.id.is_in(ids))
+    assert [r["id"] for r in counted] == [uuid.UUID(correction["id"])]
