@@ -71,9 +71,9 @@ _background: set[asyncio.Task[None]] = set()
 
 
 async def _start_jobs() -> None:
-    from carepact.worker import JOBS
+    from carepact.worker import GIVE_UPS, JOBS
 
-    jobs.register(JOBS)
+    jobs.register(JOBS, GIVE_UPS)
     if not get_settings().redis_url:
         # Embedded default: jobs run in this process; the sweeper also resumes what a crash left.
         _background.add(asyncio.create_task(jobs.sweep_forever()))

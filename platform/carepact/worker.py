@@ -13,7 +13,7 @@ from carepact import db
 from carepact.audit.services import SYSTEM, record, verify
 from carepact.cards.jobs import make_card_sheet
 from carepact.jobs import services as jobs
-from carepact.jobs.services import Handler, JobContext
+from carepact.jobs.services import GiveUp, Handler, JobContext
 from carepact.media import jobs as media_jobs
 from carepact.settings import get_settings
 from providers.visits.services import on_photo_ready
@@ -33,6 +33,8 @@ JOBS: dict[str, Handler] = {
     "make_card_sheet": make_card_sheet,
     "process_photo": process_photo,
 }
+# What to do with a job's object when the job system gives up on the job.
+GIVE_UPS: dict[str, GiveUp] = {"process_photo": media_jobs.give_up_photo}
 
 log = logging.getLogger("carepact.worker")
 
@@ -63,7 +65,7 @@ async def sweep_jobs(ctx: dict[str, Any]) -> int:
 
 async def startup(ctx: dict[str, Any]) -> None:
     await db.start()
-    jobs.register(JOBS)
+    jobs.register(JOBS, GIVE_UPS)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

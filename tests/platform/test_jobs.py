@@ -162,6 +162,30 @@ async def test_a_job_that_keeps_killing_its_worker_is_given_up(world) -> None:
     assert row["error_message"] and calls.attempts == []
 
 
+async def test_a_photo_whose_job_is_given_up_is_refused_not_left_pending(client, world) -> None:
+    # `client` started the app, which registered the platform's jobs and their give-up hooks.
+    from carepact.media.tables import Photo, PhotoStatus
+
+    photo_id, job_id = uuid.uuid4(), uuid.uuid4()
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    await Photo.insert(Photo(id=photo_id, sha256="0" * 64, original_key=f"originals/test/{photo_id}"))
+    await Job.insert(
+        Job(
+            id=job_id,
+            kind="process_photo",
+            params=f'{{"photo_id": "{photo_id}"}}',
+            status=JobStatus.running.value,
+            attempts=jobs.MAX_ATTEMPTS,
+            started_at=long_ago,
+            heartbeat_at=long_ago,
+        )
+    )
+    assert await jobs.execute(job_id) == "skipped"
+    photo = await Photo.select(Photo.status, Photo.error_code, Photo.error_message).where(Photo.id == photo_id).first()
+    assert photo["status"] == PhotoStatus.refused and photo["error_code"] == "photo.unprocessable"
+    assert "重新拍摄" in photo["error_message"]
+
+
 async def test_progress_is_visible_to_the_owner_only(api, world) -> None:
     from tests.support import principal
 

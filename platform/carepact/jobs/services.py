@@ -80,14 +80,19 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+# Called with a job's params when the job system gives up on it without the handler having
+# answered (its workers kept dying), so the object it worked on is not left waiting for ever.
+GiveUp = Callable[[dict[str, Any]], Awaitable[None]]
 _handlers: dict[str, Handler] = {}
+_give_ups: dict[str, GiveUp] = {}
 _tasks: set[asyncio.Task[Any]] = set()
 _arq_pool: Any = None
 
 
-def register(handlers: dict[str, Handler]) -> None:
+def register(handlers: dict[str, Handler], give_ups: dict[str, GiveUp] | None = None) -> None:
     """The composition root (carepact.worker.JOBS) tells the kernel which jobs exist."""
     _handlers.update(handlers)
+    _give_ups.update(give_ups or {})
 
 
 def _now() -> dt.datetime:
@@ -174,6 +179,9 @@ async def _claim(job_id: uuid.UUID) -> dict[str, Any] | None:
             # Every attempt so far died without an answer (a killed or OOM-ed worker): a job that
             # takes its worker down with it must not be handed to the next one for ever.
             await _finish(job_id, JobStatus.failed, error=("job.crashed", "任务多次中断，已停止重试。"))
+            give_up = _give_ups.get(row["kind"])
+            if give_up is not None:
+                await give_up(msgspec.json.decode(row["params"] or "{}"))
             return None
         claimed = (
             await Job.update(

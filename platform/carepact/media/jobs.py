@@ -105,3 +105,12 @@ async def _refuse(photo_id: uuid.UUID, refusal: PhotoRefused) -> dict[str, Any]:
         if changed:
             await record(SYSTEM, "photo.refused", "photo", str(photo_id), detail={"code": refusal.code})
     return {"photo_id": str(photo_id), "status": PhotoStatus.refused.value, "code": refusal.code}
+
+
+async def give_up_photo(params: dict[str, Any]) -> None:
+    """The job system stopped retrying (its workers kept dying on this photo): answer the
+    uploader with a refusal instead of a photo pending for ever."""
+    await _refuse(
+        uuid.UUID(str(params["photo_id"])),
+        PhotoRefused("photo.unprocessable", "这张照片多次处理失败，无法使用。请重新拍摄后上传。"),
+    )
