@@ -17,7 +17,7 @@ from carepact.cards import services as cards
 from carepact.cards.tables import CardSubject
 from carepact.catalogue import CATALOGUE
 from carepact.dates import SHANGHAI, day_start, local_today
-from carepact.db import atomic
+from carepact.db import atomic, is_postgres
 from carepact.errors import FieldError, Problem
 from carepact.privacy import digest, id_number_problem, mask_id_number, protect, reveal
 from carepact.registry.schemas import CARE_LEVEL_LABELS, GENDER_LABELS
@@ -262,6 +262,13 @@ def _bed_taken(facility_id: int, ward: str, bed: str, day: dt.date, exclude: int
     return where
 
 
+async def _lock_beds(facility_id: int) -> None:
+    # Two tablets giving away the same bed at once: one waits, then sees the bed taken. (SQLite's
+    # write transactions are serial already.)
+    if is_postgres():
+        await Resident.raw("SELECT pg_advisory_xact_lock(45, {})", facility_id)
+
+
 async def admit(principal: Principal, facility_id: int, body: AdmissionIn, actor: Actor) -> ResidentDetail:
     today = local_today()
     if body.admitted_on > today or body.admitted_on < today - dt.timedelta(days=31):
@@ -273,6 +280,7 @@ async def admit(principal: Principal, facility_id: int, body: AdmissionIn, actor
         )
     async with atomic():
         await scope.writable_facility(principal, facility_id, "resident.admit")
+        await _lock_beds(facility_id)
         person_id, created = await _person_for(principal, body)
         if await Resident.exists().where((Resident.person == person_id) & Resident.discharged_on.is_null()):
             raise Problem(409, "resident.already_admitted", "此人目前仍在院（本机构或其他机构），请先办理出院。")
@@ -320,6 +328,7 @@ async def update_stay(principal: Principal, resident_id: int, patch: ResidentPat
         before = {"ward": stay["ward"], "bed": stay["bed"], "contract_code": stay["contract_code"]}
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not UNSET and before[k] != v}
         if changes:
+            await _lock_beds(stay["facility"])
             merged = before | changes
             if ("ward" in changes or "bed" in changes) and await Resident.exists().where(
                 _bed_taken(stay["facility"], merged["ward"], merged["bed"], local_today(), exclude=resident_id)

@@ -60,6 +60,18 @@ async def test_admission_then_discharge_with_reason(api) -> None:
     assert (again.status_code, again.json()["code"]) == (409, "resident.already_admitted")
     assert person["name"] == "测试住院人"
 
+    r = await staff.post(
+        f"/api/residents/{rid}/medications",
+        json={
+            "drug": "碳酸锂缓释片",
+            "dose": "300 mg",
+            "route": "oral",
+            "times": ["08:00", "20:00"],
+            "starts_on": str(today()),
+        },
+    )
+    assert r.status_code == 201, r.text
+
     # A discharge needs a reason, in Chinese field errors.
     r = await staff.post(f"/api/residents/{rid}/discharge", json={"discharged_on": str(today())})
     assert r.status_code == 400 and r.json()["fields"][0]["field"] == "reason"
@@ -75,6 +87,9 @@ async def test_admission_then_discharge_with_reason(api) -> None:
     out = r.json()
     assert out["discharged_on"] == str(today()) and out["discharge_reason"] == "病情稳定，家属接回"
     assert out["can_write"] is False
+    # Standing orders end with the stay (the discharge day's doses are still given).
+    [order] = (await staff.get(f"/api/residents/{rid}/medications")).json()
+    assert order["ends_on"] == str(today())
     r = await staff.post(f"/api/residents/{rid}/discharge", json={"discharged_on": str(today()), "reason": "再次出院"})
     assert (r.status_code, r.json()["code"]) == (409, "resident.discharged")
     events = await audit_events("resident.discharge", 0, str(rid))

@@ -283,8 +283,28 @@ async def test_locked_visit_is_corrected_by_a_new_record_that_counts_instead(api
     from contracts.delivery import verified_visit
     from providers.tables import Visit
 
+    # A new worker with one household: no other visit of theirs can raise a travel flag.
+    manager = api("renhe_manager")
     hs = await my_households(api, "weibin_worker")
-    worker, manager = api("weibin_worker"), api("renhe_manager")
+    staff = await manager.post(
+        "/api/staff",
+        json={"username": f"fix_{uuid.uuid4().hex[:8]}", "display_name": "更正测试", "password": "pass-word-123"},
+    )
+    assert staff.status_code == 201, staff.text
+    from carepact.accounts.services import issue_api_token
+    from carepact.dates import local_today
+
+    moved = await manager.post(
+        "/api/assignments",
+        json={
+            "household_id": hs[8]["household_id"],
+            "worker_id": staff.json()["account_id"],
+            "starts_on": local_today().isoformat(),
+        },
+    )
+    assert moved.status_code == 201, moved.text
+    user_client = type(manager)  # the api fixture's client class, with another account's token
+    worker = user_client(manager.client, await issue_api_token(staff.json()["account_id"], "tests"))
     body = checkin_body(hs[8]["household_id"], manual_reason="card_damaged")
     body["device_time"] = (now() - dt.timedelta(minutes=40)).isoformat()
     visit = (await worker.post("/api/visits/checkin", json=body)).json()
