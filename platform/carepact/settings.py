@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,12 +66,21 @@ def _secret_key(env: str, var_dir: Path) -> str:
         )
     # Development: generated once and kept, so encrypted fields and printed cards survive restarts.
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        # Created exclusively and private from the first byte: two processes starting at once
+        # (serve --workers, a worker) agree on one key, and no one else can read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(100):  # the creator may not have written it yet
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+            time.sleep(0.02)
+        raise SettingsError(f"{path} 为空：请删除该文件后重启。") from None
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
     return key
 
 
