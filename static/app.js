@@ -4,15 +4,24 @@ import { api, setCsrfToken, whenSessionEnds } from "./api.js";
 import { fill, h } from "./dom.js";
 import { forgetToday } from "./fieldwork.js";
 import { setOutboxAccount, watchOutbox } from "./outbox.js";
+import { budgetPage } from "./pages/budget.js";
 import { cardPrintPage } from "./pages/card-print.js";
+import { handoverPage, wardRoundPage } from "./pages/care-home.js";
 import { checkinPage } from "./pages/checkin.js";
+import { contractCoveragePage } from "./pages/contract-coverage.js";
+import { contractListPage } from "./pages/contract-list.js";
+import { contractPage } from "./pages/contract.js";
+import { coveragePage } from "./pages/coverage.js";
 import { homePage } from "./pages/home.js";
 import { householdListPage } from "./pages/household-list.js";
 import { householdPage } from "./pages/household.js";
 import { importPage } from "./pages/import.js";
 import { loginPage } from "./pages/login.js";
 import { outboxPage } from "./pages/outbox.js";
+import { residentPage, residentScanPage } from "./pages/resident.js";
 import { staffPage } from "./pages/staff.js";
+import { statementListPage } from "./pages/statement-list.js";
+import { statementPage } from "./pages/statement.js";
 import { visitDetailPage } from "./pages/visit-detail.js";
 import { reviewQueuePage, visitListPage } from "./pages/visit-list.js";
 import { visitPage } from "./pages/visit.js";
@@ -36,6 +45,17 @@ const ROUTES = [
   { pattern: /^\/review$/, page: reviewQueuePage },
   { pattern: /^\/staff$/, page: staffPage },
   { pattern: /^\/cards$/, page: cardPrintPage },
+  { pattern: /^\/contracts$/, page: contractListPage },
+  { pattern: /^\/contracts\/(\d+)$/, page: contractPage },
+  { pattern: /^\/contracts\/(\d+)\/coverage$/, page: contractCoveragePage },
+  { pattern: /^\/statements$/, page: statementListPage },
+  { pattern: /^\/statements\/(\d+)$/, page: statementPage },
+  { pattern: /^\/budget$/, page: budgetPage },
+  { pattern: /^\/coverage$/, page: coveragePage },
+  { pattern: /^\/residents\/scan$/, page: residentScanPage },
+  { pattern: new RegExp(`^/residents/(\\d+)(?:/incidents/${UUID})?$`), page: residentPage },
+  { pattern: /^\/wards\/round$/, page: wardRoundPage },
+  { pattern: /^\/wards\/handover$/, page: handoverPage },
 ];
 // The account last signed in on this phone: a field worker opening the app without signal
 // still sees the day's list and can record visits (the server checks the session on upload).

@@ -9,23 +9,37 @@ const SHELL_FILES = [
   "/app.css",
   "/app.js",
   "/api.js",
+  "/care.js",
   "/dom.js",
   "/evidence.js",
   "/fieldwork.js",
+  "/forms.js",
   "/jobs.js",
+  "/money.js",
+  "/notifications.js",
   "/outbox.js",
   "/qr.js",
   "/roles.js",
   "/store.js",
+  "/tables.js",
+  "/pages/budget.js",
   "/pages/card-print.js",
+  "/pages/care-home.js",
   "/pages/checkin.js",
+  "/pages/contract-coverage.js",
+  "/pages/contract-list.js",
+  "/pages/contract.js",
+  "/pages/coverage.js",
   "/pages/home.js",
   "/pages/household-list.js",
   "/pages/household.js",
   "/pages/import.js",
   "/pages/login.js",
   "/pages/outbox.js",
+  "/pages/resident.js",
   "/pages/staff.js",
+  "/pages/statement-list.js",
+  "/pages/statement.js",
   "/pages/visit-detail.js",
   "/pages/visit-list.js",
   "/pages/visit.js",
@@ -79,7 +93,8 @@ async function openCard(event, url) {
     return await fetch(event.request);
   } catch {
     const token = url.pathname.slice("/c/".length);
-    return Response.redirect(new URL(`/#/checkin?card=${token}`, self.location.origin).href, 302);
+    const page = /^k[0-9a-z]{1,8}\.r\./.test(token) ? "residents/scan" : "checkin"; // a wristband, or a door card
+    return Response.redirect(new URL(`/#/${page}?card=${token}`, self.location.origin).href, 302);
   }
 }
 

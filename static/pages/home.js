@@ -2,7 +2,20 @@
 
 import { api } from "../api.js";
 import { fill, h, notice } from "../dom.js";
-import { caresForHouseholds, householdListTitle, isBureau, isFieldWorker, managesProvider, seesHouseholds } from "../roles.js";
+import { notificationPanel } from "../notifications.js";
+import {
+  careHomeActions,
+  caresForHouseholds,
+  householdListTitle,
+  isBureau,
+  isFieldWorker,
+  managesProvider,
+  programmeTiles,
+  seesHouseholds,
+  seesNotifications,
+  worksInCareHome,
+} from "../roles.js";
+import { careHomeSection } from "./care-home.js";
 import { workerDayPage } from "./worker-day.js";
 
 function tile(href, title, hint, extra) {
@@ -37,6 +50,7 @@ export async function homePage(root, context) {
   } else if (caresForHouseholds(account)) {
     tiles.push(tile("#/households", householdListTitle(account), "当前分配给您的分散供养户", count));
   }
+  for (const [href, title, hint] of programmeTiles(account)) tiles.push(tile(href, title, hint));
 
   fill(
     root,
@@ -52,9 +66,9 @@ export async function homePage(root, context) {
       ),
       account.region_name && h("p", { class: "muted" }, `管辖范围：${account.region_name}`),
     ),
+    seesNotifications(account) && notificationPanel(),
     tiles.length > 0 && h("ul", { class: "tiles" }, tiles),
-    account.role === "care_home_staff" &&
-      notice("info", "集中供养人员的照料记录（每日服务、用药、交接班）将在后续版本中提供，目前暂无可用功能。"),
+    worksInCareHome(account) && careHomeSection(careHomeActions(account)),
     !seesHouseholds(account) &&
       account.role !== "care_home_staff" &&
       notice("info", "您的角色暂无可用功能。"),
