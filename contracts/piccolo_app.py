@@ -1,15 +1,19 @@
-"""The contracts Piccolo app: contracts, amendments, coverage, documents and settlement."""
+"""The contracts Piccolo app: contracts, amendments, coverage, documents, settlement, the agreement."""
 
 import os
 
 from piccolo.conf.apps import AppConfig
 
 from contracts.tables import (
+    Agreement,
+    AgreementTemplate,
     Amendment,
     Contract,
     ContractDocument,
     Coverage,
     Deduction,
+    Finding,
+    SickEpisode,
     Statement,
     StatementLine,
 )
@@ -17,7 +21,19 @@ from contracts.tables import (
 APP_CONFIG = AppConfig(
     app_name="contracts",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[Contract, Amendment, Coverage, ContractDocument, Statement, StatementLine, Deduction],
+    table_classes=[
+        Contract,
+        Amendment,
+        Coverage,
+        ContractDocument,
+        Statement,
+        StatementLine,
+        Deduction,
+        AgreementTemplate,
+        Agreement,
+        SickEpisode,
+        Finding,
+    ],
     migration_dependencies=["carepact.piccolo_app"],
     commands=[],
 )

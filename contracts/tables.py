@@ -1,4 +1,5 @@
-"""What the buyer's side stores: contracts and their amendments, coverage, documents, settlement.
+"""What the buyer's side stores: contracts and their amendments, coverage, documents, settlement,
+the standard agreement (templates, household agreements, sick episodes) and its findings.
 
 A contract's terms are never edited: the original terms and each change are ``Amendment`` rows,
 and the terms in force on any date are derived from them (``contracts.procurement.terms``).
@@ -14,7 +15,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from carepact.accounts.tables import Account
-from carepact.registry.tables import Household, Organisation, Region, Resident
+from carepact.registry.tables import CareLevel, Household, Organisation, Person, Region, Resident
 
 
 class ContractKind(enum.StrEnum):
@@ -171,3 +172,128 @@ class Deduction(Table):
     reason = Varchar(length=300)
     amount_fen = BigInt()
     applied_fen = BigInt()
+
+
+# --- the standard dispersed-care agreement ------------------------------------------------------
+
+
+class AgreementTemplate(Table):
+    """One published version of the standard agreement: its TOML source exactly as published.
+
+    Never updated or deleted: an agreement pins a version, and its findings are judged by it.
+    """
+
+    version = Integer(unique=True)
+    title = Varchar(length=200)
+    source = Text()
+    digest = Varchar(length=64)  # SHA-256 of the source
+    note = Varchar(length=500, default="")  # what this version changes
+    published_at = Timestamptz(default=TimestamptzNow())
+    published_by = ForeignKey(Account, null=True, default=None)
+    published_by_name = Varchar(length=64)
+
+
+class CaregiverKind(enum.StrEnum):
+    provider = "provider"  # a contracted organisation
+    person = "person"  # a named person (a relative, a neighbour)
+
+
+class Agreement(Table):
+    """A household's signed agreement: the township office, the caregiver and the cared-for person,
+    under one template version. One in force per household on any day; re-signing ends the old one
+    the day before the new one starts (``superseded_by``)."""
+
+    code = Varchar(length=48, unique=True)
+    household = ForeignKey(Household, index=True)
+    person = ForeignKey(Person, null=True, default=None)
+    template = ForeignKey(AgreementTemplate)  # no index: "agreement_template" is the table's name
+    township_office = ForeignKey(Organisation)
+    caregiver_kind = Varchar(length=16, choices=CaregiverKind)
+    caregiver_organisation = ForeignKey(Organisation, null=True, default=None, index=True)
+    caregiver_name = Varchar(length=100)
+    caregiver_phone = Varchar(length=20, default="")
+    care_level = Varchar(length=16, choices=CareLevel)  # as assessed when signed
+    monthly_fee_fen = BigInt()  # the template's fee for that care level
+    starts_on = Date(index=True)
+    ends_on = Date(null=True, default=None)
+    signed_on = Date()
+    signed_by = ForeignKey(Account, null=True, default=None)
+    signed_by_name = Varchar(length=64)
+    superseded_by = ForeignKey("self", null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SickKind(enum.StrEnum):
+    ill_at_home = "ill_at_home"  # 居家患病
+    hospitalised = "hospitalised"  # 住院
+
+
+class EpisodeEnd(enum.StrEnum):
+    recovered = "recovered"  # 康复
+    hospitalised = "hospitalised"  # ill at home, then admitted to hospital
+    discharged_ill = "discharged_ill"  # out of hospital, still ill at home
+
+
+class SickEpisode(Table):
+    """A stretch of illness at home or in hospital. A new report while one is open closes it at
+    the new one's start (ill at home → hospitalised → ill at home ...); recovery closes it."""
+
+    household = ForeignKey(Household, index=True)
+    kind = Varchar(length=16, choices=SickKind)
+    started_at = Timestamptz(index=True)  # when it was reported (the clock of the response rule)
+    ended_at = Timestamptz(null=True, default=None)
+    end_reason = Varchar(length=16, default="")
+    hospital = Varchar(length=100, default="")
+    note = Varchar(length=300, default="")
+    reported_by = ForeignKey(Account, null=True, default=None)
+    reported_by_name = Varchar(length=64)
+    ended_by = ForeignKey(Account, null=True, default=None)
+    ended_by_name = Varchar(length=64, default="")
+    recorded_at = Timestamptz(default=TimestamptzNow())
+
+
+class FindingState(enum.StrEnum):
+    open = "open"  # found by the engine, waiting for the provider
+    explained = "explained"  # the provider gave a reason
+    accepted = "accepted"  # the auditor accepted the explanation: no breach, no deduction
+    waived = "waived"  # a breach, but the deduction is waived
+    upheld = "upheld"  # a breach: deducted in the month's settlement
+    resolved = "resolved"  # later data show it no longer holds (a late offline visit)
+
+
+class Finding(Table):
+    """A breach of an agreement clause found by the engine, with its evidence and its workflow.
+
+    ``key`` is the identity ("agreement:clause:period"), so re-running the engine updates a finding
+    instead of adding a second one.
+    """
+
+    key = Varchar(length=160, unique=True)
+    agreement = ForeignKey(Agreement, index=True)
+    household = ForeignKey(Household, index=True)
+    organisation = ForeignKey(Organisation, null=True, default=None, index=True)  # the caregiver provider
+    clause_id = Varchar(length=40, index=True)
+    clause_kind = Varchar(length=32)
+    period_key = Varchar(length=100)
+    month = Date(index=True)  # the month the breach belongs to (its last day's month)
+    period_start = Date()
+    period_end = Date()
+    expected = Integer(null=True, default=None)
+    actual = Integer(null=True, default=None)
+    units = Integer()  # breaches counted for the deduction (missed visits, days, late visits)
+    summary = Varchar(length=300)
+    evidence = Text(default="{}")
+    digest = Varchar(length=64)  # of what the engine said, so an unchanged finding is not rewritten
+    state = Varchar(length=16, choices=FindingState, default=FindingState.open.value, index=True)
+    found_at = Timestamptz(default=TimestamptzNow())
+    changed_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)
+    explanation_reason = Varchar(length=32, default="")
+    explanation = Varchar(length=1000, default="")
+    explained_by = ForeignKey(Account, null=True, default=None)
+    explained_by_name = Varchar(length=64, default="")
+    explained_at = Timestamptz(null=True, default=None)
+    decision_comment = Varchar(length=1000, default="")
+    decided_by = ForeignKey(Account, null=True, default=None)
+    decided_by_name = Varchar(length=64, default="")
+    decided_at = Timestamptz(null=True, default=None)

@@ -51,6 +51,7 @@ async def world() -> AsyncIterator[object]:
     from carepact import db
     from carepact.cli import paying_contracts
     from carepact.demo.build import build_demo
+    from contracts.agreement.demo import build_agreements
     from contracts.demo import build_programme
     from providers.residents.demo import build_resident_care
 
@@ -60,6 +61,7 @@ async def world() -> AsyncIterator[object]:
     summary = await build_demo(households=TEST_HOUSEHOLDS, residents=TEST_RESIDENTS)
     await build_programme()  # the purchased-service contracts on top of the city
     await build_resident_care(days=7, paying_contracts=await paying_contracts())  # the hospital's last week
+    await build_agreements()  # every household's agreement; five weeks of visits for a pilot in 渭滨区
     yield summary
     await db.stop()
 

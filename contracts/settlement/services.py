@@ -56,8 +56,10 @@ _deduction_sources: list[DeductionSource] = []
 
 def add_deduction_source(source: DeductionSource) -> None:
     """The composition root plugs in the agreement engine: ``source(contract_id, month)`` returns
-    the upheld findings' claims on that month. Until one is added, statements deduct nothing."""
-    _deduction_sources.append(source)
+    the upheld findings' claims on that month. Until one is added, statements deduct nothing.
+    Adding the same source again changes nothing (the composition root may run more than once)."""
+    if source not in _deduction_sources:
+        _deduction_sources.append(source)
 
 
 async def deduction_claims(contract_id: int, month: dt.date) -> list[DeductionClaim]:

@@ -33,8 +33,16 @@ from carepact.media.routes import PhotoController
 from carepact.notifications.routes import NotificationController
 from carepact.registry.routes import HouseholdController, OrganisationController, PersonController, RegionController
 from carepact.settings import STATIC_DIR, get_settings
+from contracts.agreement.routes import (
+    AgreementController,
+    AgreementTemplateController,
+    EvaluationController,
+    HouseholdCareController,
+    SickEpisodeController,
+)
 from contracts.budget.routes import BudgetController
 from contracts.coverage.routes import CoverageController
+from contracts.findings.routes import FindingController
 from contracts.procurement.routes import ContractController
 from contracts.settlement.routes import ContractStatementController, StatementController
 from providers.residents.routes import FacilityController, ResidentCareController, ResidentController
@@ -71,9 +79,10 @@ _background: set[asyncio.Task[None]] = set()
 
 
 async def _start_jobs() -> None:
-    from carepact.worker import GIVE_UPS, JOBS
+    from carepact.worker import GIVE_UPS, JOBS, wire_apps
 
     jobs.register(JOBS, GIVE_UPS)
+    wire_apps()
     if not get_settings().redis_url:
         # Embedded default: jobs run in this process; the sweeper also resumes what a crash left.
         _background.add(asyncio.create_task(jobs.sweep_forever()))
@@ -156,6 +165,12 @@ def create_app() -> Litestar:
             StatementController,
             CoverageController,
             BudgetController,
+            AgreementTemplateController,
+            AgreementController,
+            HouseholdCareController,
+            SickEpisodeController,
+            EvaluationController,
+            FindingController,
         ],
         dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
     )

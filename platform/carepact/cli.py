@@ -71,25 +71,28 @@ async def paying_contracts() -> dict[int, str]:
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from carepact.demo.build import build_demo
+    from contracts.agreement.demo import build_agreements, describe_agreements
     from contracts.demo import build_programme, describe_programme
     from providers.residents.demo import build_resident_care
 
     households = {"city": 5565, "small": 120}[args.scale]
 
-    async def build() -> tuple[Any, Any, Any]:
+    async def build() -> tuple[Any, Any, Any, Any]:
         # The kernel's city first, then the purchased-service programme on top of it, then the
-        # hospital's month of care records.
+        # hospital's month of care records, then every household's agreement.
         city = await build_demo(households=households)
         programme = await build_programme()
         care = await build_resident_care(days=30, paying_contracts=await paying_contracts())
-        return city, programme, care
+        agreements = await build_agreements()
+        return city, programme, care, agreements
 
-    summary, programme, care = _run(build())
+    summary, programme, care, agreements = _run(build())
     if summary.created:
         print(f"已生成演示城市：{summary.households} 户分散供养，{summary.residents} 名集中供养人员。")
     else:
         print(f"演示数据已存在（{summary.households} 户，{summary.residents} 名住院人员），未重复生成。")
     print(describe_programme(programme))
+    print(describe_agreements(agreements))
     if care.created:
         print(
             f"已生成精神康复医院近 {care.days} 天照护记录：{care.residents} 名住院人员，日常记录 {care.records:,} 条，"
@@ -213,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo-data",
         help="生成演示城市 (create the synthetic demo city)",
-        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号，以及购买服务合同（居家照料合计 335 万元、集中供养 1 份），以及精神康复医院近 30 天的照护记录。已存在时不重复生成。",
+        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号，以及购买服务合同（居家照料合计 335 万元、集中供养 1 份），以及精神康复医院近 30 天的照护记录、每户的照料服务协议（渭滨区试点户含近 5 周上门服务）。已存在时不重复生成。",
     )
     p.add_argument(
         "--scale", choices=["city", "small"], default="city", help="city：全市 5,565 户；small：120 户，用于试用"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from piccolo.apps.migrations.commands.check import CheckMigrationManager
 from piccolo.engine.base import Engine
@@ -63,6 +64,28 @@ async def on_commit(callback: Callable[[], Awaitable[None]]) -> None:
         await callback()
     else:
         callbacks.append(callback)
+
+
+async def insert_many(table: Any, rows: Sequence[dict[str, Any]], *, skip_existing: str | None = None) -> None:
+    """Many rows in one executemany on the current transaction's connection (inside atomic()).
+
+    Piccolo builds a table object and an SQL string per row, which for tens of thousands of rows
+    is most of the time taken. Values are what Piccolo itself would bind (on SQLite its adapters
+    turn dates, aware datetimes (to UTC) and UUIDs into text). ``skip_existing`` names a unique
+    column: rows that collide on it are left out (ON CONFLICT DO NOTHING) instead of failing.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1)) if is_postgres() else ", ".join("?" * len(columns))
+    sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
+    if skip_existing:
+        sql += f' ON CONFLICT ("{skip_existing}") DO NOTHING'
+    transaction = engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_many runs inside atomic()")
+    await transaction.connection.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
 async def pending_migrations() -> list[str]:

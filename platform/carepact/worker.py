@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -12,10 +13,16 @@ from arq.connections import RedisSettings
 from carepact import db
 from carepact.audit.services import SYSTEM, record, verify
 from carepact.cards.jobs import make_card_sheet
+from carepact.dates import local_today
 from carepact.jobs import services as jobs
 from carepact.jobs.services import GiveUp, Handler, JobContext
 from carepact.media import jobs as media_jobs
 from carepact.settings import get_settings
+from contracts.agreement import jobs as agreement_jobs
+from contracts.agreement.services import visit_policy
+from contracts.findings.services import deductions as agreement_deductions
+from contracts.settlement.services import add_deduction_source
+from providers.visits.policy import set_policy_source
 from providers.visits.services import on_photo_ready
 
 
@@ -32,7 +39,17 @@ async def process_photo(ctx: JobContext) -> dict[str, Any]:
 JOBS: dict[str, Handler] = {
     "make_card_sheet": make_card_sheet,
     "process_photo": process_photo,
+    "evaluate_agreements": agreement_jobs.evaluate_agreements,
 }
+
+
+def wire_apps() -> None:
+    """Where the apps meet: the agreement gives the visit checks their numbers (shortest visit) and
+    the settlement its deductions (upheld findings). Safe to call more than once."""
+    set_policy_source(visit_policy)
+    add_deduction_source(agreement_deductions)
+
+
 # What to do with a job's object when the job system gives up on the job.
 GIVE_UPS: dict[str, GiveUp] = {"process_photo": media_jobs.give_up_photo}
 
@@ -48,6 +65,19 @@ async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:
             SYSTEM, "audit.chain_broken", "audit", result.first_break.seq, detail={"reason": result.first_break.reason}
         )
     return {"checked": result.checked, "ok": result.first_break is None}
+
+
+async def evaluate_agreements_nightly(ctx: dict[str, Any]) -> str:
+    """Nightly: every agreement over last month and this one (an offline visit may arrive up to 30
+    days late), as a recorded job with progress; one per night whatever the retries."""
+    today = local_today()
+    since = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    job_id = await jobs.submit(
+        "evaluate_agreements",
+        {"since": f"{since:%Y-%m}", "until": f"{today:%Y-%m}", "label": "全市（每日核查）"},
+        key=f"agreements-nightly:{today}",
+    )
+    return str(job_id)
 
 
 async def run_job(ctx: dict[str, Any], job_id: str) -> str:
@@ -66,6 +96,7 @@ async def sweep_jobs(ctx: dict[str, Any]) -> int:
 async def startup(ctx: dict[str, Any]) -> None:
     await db.start()
     jobs.register(JOBS, GIVE_UPS)
+    wire_apps()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -84,6 +115,7 @@ class WorkerSettings:
     functions = [run_job, verify_audit_chain]
     cron_jobs = [
         cron(verify_audit_chain, hour={19}, minute={0}, run_at_startup=False),  # 03:00 Asia/Shanghai
+        cron(evaluate_agreements_nightly, hour={18}, minute={30}, run_at_startup=False),  # 02:30 Asia/Shanghai
         cron(sweep_jobs, second={7}, run_at_startup=True),
     ]
     on_startup = startup

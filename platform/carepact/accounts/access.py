@@ -166,6 +166,14 @@ WRITE_POLICY: dict[str, frozenset[Role]] = {
     # Mental-health texts in full (notes, goals, drugs, incident descriptions): those who care and
     # those who audit the care; the city sees that care was delivered, not what was written.
     "resident.read_health": frozenset({Role.care_home_staff, Role.county_auditor}),
+    # The standard agreement: the city publishes its versions, townships sign and record illness
+    # (with the field workers who find it), providers explain findings, counties decide them.
+    "agreement.template_publish": frozenset({Role.city_admin}),
+    "agreement.sign": frozenset({Role.township_officer}),
+    "agreement.evaluate": frozenset({Role.city_admin, Role.county_auditor}),
+    "sick_episode.report": frozenset({Role.township_officer, Role.field_worker}),
+    "finding.explain": frozenset({Role.provider_manager}),
+    "finding.decide": frozenset({Role.county_auditor}),
 }
 
 

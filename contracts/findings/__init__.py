@@ -1,0 +1,1 @@
+"""Findings: breaches of a household agreement, their evidence, explanation, decision and deduction."""
