@@ -14,7 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.catalogue import CATALOGUE
 from carepact.dates import local_today
@@ -33,10 +33,6 @@ from contracts.procurement.schemas import (
     Vocabulary,
 )
 from contracts.tables import ContractKind, ContractStatus, DocumentType
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 @dataclass
@@ -84,7 +80,7 @@ class ContractController(Controller):
 
     @post("/", operation_id="createContract", summary="登记购买服务合同（原始条款与初始覆盖对象）", status_code=201)
     async def create(self, request: Request, principal: CurrentPrincipal, data: JSONBody[ContractIn]) -> ContractDetail:
-        contract_id = await services.create_contract(principal, data, actor_of(principal, _ip(request)))
+        contract_id = await services.create_contract(principal, data, actor_of(principal, client_ip(request)))
         return await services.get_contract(principal, contract_id)
 
     @get(
@@ -117,7 +113,7 @@ class ContractController(Controller):
     async def amend(
         self, request: Request, principal: CurrentPrincipal, contract_id: FromPath[int], data: JSONBody[AmendmentIn]
     ) -> AmendmentOut:
-        return await services.amend(principal, contract_id, data, actor_of(principal, _ip(request)))
+        return await services.amend(principal, contract_id, data, actor_of(principal, client_ip(request)))
 
     @post(
         "/{contract_id:int}/documents",
@@ -140,7 +136,7 @@ class ContractController(Controller):
             title=data.title,
             document_type=data.document_type,
             amendment_id=data.amendment_id,
-            actor=actor_of(principal, _ip(request)),
+            actor=actor_of(principal, client_ip(request)),
         )
 
     @get(

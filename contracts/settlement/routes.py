@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal, Principal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from contracts.procurement.services import visible_contract
 from contracts.settlement import services
@@ -25,10 +25,6 @@ from contracts.settlement.schemas import (
     StatementSummary,
 )
 from contracts.tables import StatementStatus
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class ContractStatementController(Controller):
@@ -54,7 +50,7 @@ class ContractStatementController(Controller):
         await services.may_settle(principal, contract_id)
         month = services.parse_month(data.month)
         statement_id, created = await services.compute_statement(
-            principal, contract_id, month, actor_of(principal, _ip(request))
+            principal, contract_id, month, actor_of(principal, client_ip(request))
         )
         return Response(await services.get_statement(principal, statement_id), status_code=201 if created else 200)
 
@@ -90,7 +86,7 @@ class StatementController(Controller):
     async def update_note(
         self, request: Request, principal: CurrentPrincipal, statement_id: FromPath[int], data: JSONBody[StatementPatch]
     ) -> StatementDetail:
-        await services.update_note(principal, statement_id, data, actor_of(principal, _ip(request)))
+        await services.update_note(principal, statement_id, data, actor_of(principal, client_ip(request)))
         return await services.get_statement(principal, statement_id)
 
     @post(
@@ -102,7 +98,7 @@ class StatementController(Controller):
     async def recompute(
         self, request: Request, principal: CurrentPrincipal, statement_id: FromPath[int]
     ) -> StatementDetail:
-        statement_id = await services.recompute(principal, statement_id, actor_of(principal, _ip(request)))
+        statement_id = await services.recompute(principal, statement_id, actor_of(principal, client_ip(request)))
         return await services.get_statement(principal, statement_id)
 
     @post(
@@ -115,14 +111,14 @@ class StatementController(Controller):
     async def confirm(
         self, request: Request, principal: CurrentPrincipal, statement_id: FromPath[int], data: JSONBody[ConfirmIn]
     ) -> StatementDetail:
-        await services.confirm(principal, statement_id, data.revision, actor_of(principal, _ip(request)))
+        await services.confirm(principal, statement_id, data.revision, actor_of(principal, client_ip(request)))
         return await services.get_statement(principal, statement_id)
 
     @post("/{statement_id:int}/pay", operation_id="markStatementPaid", summary="登记支付（市民政局）", status_code=200)
     async def pay(
         self, request: Request, principal: CurrentPrincipal, statement_id: FromPath[int], data: JSONBody[PayIn]
     ) -> StatementDetail:
-        await services.pay(principal, statement_id, data, actor_of(principal, _ip(request)))
+        await services.pay(principal, statement_id, data, actor_of(principal, client_ip(request)))
         return await services.get_statement(principal, statement_id)
 
     @post(
@@ -134,7 +130,9 @@ class StatementController(Controller):
     async def adjust(
         self, request: Request, principal: CurrentPrincipal, statement_id: FromPath[int], data: JSONBody[AdjustIn]
     ) -> Response[StatementDetail]:
-        adjusted, created = await services.adjust(principal, statement_id, data, actor_of(principal, _ip(request)))
+        adjusted, created = await services.adjust(
+            principal, statement_id, data, actor_of(principal, client_ip(request))
+        )
         return Response(await services.get_statement(principal, adjusted), status_code=201 if created else 200)
 
     @get(

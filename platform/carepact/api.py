@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
+from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -36,3 +37,8 @@ def provide_page(
 
 # Handlers declare `paging: Paging` to receive the validated page request.
 Paging = NamedDependency[PageRequest]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address, as the audit log records it."""
+    return request.client.host if request.client else ""

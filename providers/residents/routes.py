@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.cards import services as cards
 from carepact.cards.schemas import ReissueIn
@@ -68,10 +68,6 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 WardName = Annotated[str, Parameter(min_length=1, max_length=32, description="病区")]
 
 
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def _month(value: str | None) -> dt.date:
     return dt.date.fromisoformat(value + "-01") if value else local_today().replace(day=1)
 
@@ -96,7 +92,7 @@ class FacilityController(Controller):
     async def overview(
         self, request: Request, principal: CurrentPrincipal, facility_id: FromPath[int]
     ) -> FacilityOverview:
-        return await services.overview(principal, facility_id, actor_of(principal, _ip(request)))
+        return await services.overview(principal, facility_id, actor_of(principal, client_ip(request)))
 
     @get(
         "/{facility_id:int}/residents",
@@ -116,7 +112,7 @@ class FacilityController(Controller):
         return await services.list_residents(
             principal,
             facility_id,
-            actor_of(principal, _ip(request)),
+            actor_of(principal, client_ip(request)),
             ward=ward,
             q=q,
             include_discharged=include_discharged,
@@ -126,7 +122,7 @@ class FacilityController(Controller):
     async def admit(
         self, request: Request, principal: CurrentPrincipal, facility_id: FromPath[int], data: JSONBody[AdmissionIn]
     ) -> ResidentDetail:
-        return await services.admit(principal, facility_id, data, actor_of(principal, _ip(request)))
+        return await services.admit(principal, facility_id, data, actor_of(principal, client_ip(request)))
 
     @get(
         "/{facility_id:int}/doses/due",
@@ -141,7 +137,7 @@ class FacilityController(Controller):
         ward: Annotated[str | None, Parameter(max_length=32, description="病区")] = None,
         overdue_only: Annotated[bool, Parameter(description="只看逾期")] = False,
     ) -> list[DoseOut]:
-        return await medication.due(principal, facility_id, actor_of(principal, _ip(request)), ward, overdue_only)
+        return await medication.due(principal, facility_id, actor_of(principal, client_ip(request)), ward, overdue_only)
 
     @get("/{facility_id:int}/incidents", operation_id="listFacilityIncidents", summary="机构事件列表（描述已隐去）")
     async def list_incidents(
@@ -154,7 +150,7 @@ class FacilityController(Controller):
         since: Annotated[dt.date | None, Parameter(description="起始日期（含）")] = None,
     ) -> Page[IncidentOut]:
         return await incidents.list_facility(
-            principal, facility_id, paging, actor_of(principal, _ip(request)), severity=severity, since=since
+            principal, facility_id, paging, actor_of(principal, client_ip(request)), severity=severity, since=since
         )
 
     @post(
@@ -165,7 +161,9 @@ class FacilityController(Controller):
     async def ward_round(
         self, request: Request, principal: CurrentPrincipal, facility_id: FromPath[int], data: JSONBody[WardRoundIn]
     ) -> Response[WardRoundOut]:
-        out, created = await records.add_ward_round(principal, facility_id, data, actor_of(principal, _ip(request)))
+        out, created = await records.add_ward_round(
+            principal, facility_id, data, actor_of(principal, client_ip(request))
+        )
         return Response(out, status_code=201 if created else 200)
 
     @get("/{facility_id:int}/handovers", operation_id="listHandovers", summary="交班记录（最新在前）")
@@ -177,7 +175,9 @@ class FacilityController(Controller):
         ward: Annotated[str | None, Parameter(max_length=32, description="病区")] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> list[HandoverOut]:
-        return await handover.list_handovers(principal, facility_id, actor_of(principal, _ip(request)), ward, limit)
+        return await handover.list_handovers(
+            principal, facility_id, actor_of(principal, client_ip(request)), ward, limit
+        )
 
     @get(
         "/{facility_id:int}/handovers/preview",
@@ -187,7 +187,7 @@ class FacilityController(Controller):
     async def preview_handover(
         self, request: Request, principal: CurrentPrincipal, facility_id: FromPath[int], ward: WardName
     ) -> HandoverOut:
-        return await handover.preview(principal, facility_id, ward, actor_of(principal, _ip(request)))
+        return await handover.preview(principal, facility_id, ward, actor_of(principal, client_ip(request)))
 
     @post(
         "/{facility_id:int}/handovers", operation_id="createHandover", summary="交班（保存当时的小结）", status_code=201
@@ -195,7 +195,7 @@ class FacilityController(Controller):
     async def create_handover(
         self, request: Request, principal: CurrentPrincipal, facility_id: FromPath[int], data: JSONBody[HandoverIn]
     ) -> HandoverOut:
-        return await handover.hand_over(principal, facility_id, data, actor_of(principal, _ip(request)))
+        return await handover.hand_over(principal, facility_id, data, actor_of(principal, client_ip(request)))
 
     @get(
         "/{facility_id:int}/bed-days",
@@ -210,7 +210,9 @@ class FacilityController(Controller):
         facility_id: FromPath[int],
         month: Annotated[str | None, Parameter(pattern=MONTH, description="月份 YYYY-MM，默认本月")] = None,
     ) -> BedDayReport:
-        return await services.bed_day_report(principal, facility_id, _month(month), actor_of(principal, _ip(request)))
+        return await services.bed_day_report(
+            principal, facility_id, _month(month), actor_of(principal, client_ip(request))
+        )
 
 
 class ResidentController(Controller):
@@ -240,13 +242,13 @@ class ResidentController(Controller):
     async def get_resident(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int]
     ) -> ResidentDetail:
-        return await services.detail(principal, resident_id, actor_of(principal, _ip(request)))
+        return await services.detail(principal, resident_id, actor_of(principal, client_ip(request)))
 
     @patch("/{resident_id:int}", operation_id="updateResident", summary="调整病区、床位或付费合同")
     async def update(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int], data: JSONBody[ResidentPatch]
     ) -> ResidentDetail:
-        return await services.update_stay(principal, resident_id, data, actor_of(principal, _ip(request)))
+        return await services.update_stay(principal, resident_id, data, actor_of(principal, client_ip(request)))
 
     @post(
         "/{resident_id:int}/discharge",
@@ -257,7 +259,7 @@ class ResidentController(Controller):
     async def discharge(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int], data: JSONBody[DischargeIn]
     ) -> ResidentDetail:
-        return await services.discharge(principal, resident_id, data, actor_of(principal, _ip(request)))
+        return await services.discharge(principal, resident_id, data, actor_of(principal, client_ip(request)))
 
     @get("/{resident_id:int}/records", operation_id="listCareRecords", summary="日常服务记录（最新在前）")
     async def list_records(
@@ -271,7 +273,7 @@ class ResidentController(Controller):
         until: Annotated[dt.date | None, Parameter(description="截止日期（含）")] = None,
     ) -> Page[CareRecordOut]:
         return await records.list_records(
-            principal, resident_id, paging, actor_of(principal, _ip(request)), kind=kind, since=since, until=until
+            principal, resident_id, paging, actor_of(principal, client_ip(request)), kind=kind, since=since, until=until
         )
 
     @post(
@@ -282,24 +284,24 @@ class ResidentController(Controller):
     async def add_record(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int], data: JSONBody[CareRecordIn]
     ) -> Response[CareRecordOut]:
-        out, created = await records.add_record(principal, resident_id, data, actor_of(principal, _ip(request)))
+        out, created = await records.add_record(principal, resident_id, data, actor_of(principal, client_ip(request)))
         return Response(out, status_code=201 if created else 200)
 
     @get("/{resident_id:int}/care-plan", operation_id="getCarePlan", summary="护理计划（目标、评估记录、逾期提醒）")
     async def care_plan(self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int]) -> CarePlanOut:
-        return await records.read_care_plan(principal, resident_id, actor_of(principal, _ip(request)))
+        return await records.read_care_plan(principal, resident_id, actor_of(principal, client_ip(request)))
 
     @post("/{resident_id:int}/care-plan/goals", operation_id="addCareGoal", summary="新增护理计划目标", status_code=201)
     async def add_goal(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int], data: JSONBody[GoalIn]
     ) -> CarePlanOut:
-        return await records.add_goal(principal, resident_id, data, actor_of(principal, _ip(request)))
+        return await records.add_goal(principal, resident_id, data, actor_of(principal, client_ip(request)))
 
     @get("/{resident_id:int}/medications", operation_id="listMedicationOrders", summary="医嘱（含已停止）")
     async def list_medications(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int]
     ) -> list[MedicationOrderOut]:
-        return await medication.read_orders(principal, resident_id, actor_of(principal, _ip(request)))
+        return await medication.read_orders(principal, resident_id, actor_of(principal, client_ip(request)))
 
     @post("/{resident_id:int}/medications", operation_id="addMedicationOrder", summary="新开长期医嘱", status_code=201)
     async def add_medication(
@@ -309,7 +311,7 @@ class ResidentController(Controller):
         resident_id: FromPath[int],
         data: JSONBody[MedicationOrderIn],
     ) -> MedicationOrderOut:
-        return await medication.add_order(principal, resident_id, data, actor_of(principal, _ip(request)))
+        return await medication.add_order(principal, resident_id, data, actor_of(principal, client_ip(request)))
 
     @get("/{resident_id:int}/doses", operation_id="listResidentDoses", summary="某日给药计划与执行情况")
     async def doses(
@@ -320,14 +322,14 @@ class ResidentController(Controller):
         day: Annotated[dt.date | None, Parameter(description="日期，默认今天")] = None,
     ) -> list[DoseOut]:
         return await medication.resident_day(
-            principal, resident_id, day or local_today(), actor_of(principal, _ip(request))
+            principal, resident_id, day or local_today(), actor_of(principal, client_ip(request))
         )
 
     @get("/{resident_id:int}/incidents", operation_id="listResidentIncidents", summary="该住院人员的全部事件")
     async def list_incidents(
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int]
     ) -> list[IncidentOut]:
-        return await incidents.read_resident_incidents(principal, resident_id, actor_of(principal, _ip(request)))
+        return await incidents.read_resident_incidents(principal, resident_id, actor_of(principal, client_ip(request)))
 
     @post(
         "/{resident_id:int}/card",
@@ -340,7 +342,7 @@ class ResidentController(Controller):
     ) -> ResidentCardOut:
         await scope.writable_stay(principal, resident_id, "resident.card_issue")
         token = await cards.issue(
-            CardSubject.resident, resident_id, actor_of(principal, _ip(request)), reason=data.reason
+            CardSubject.resident, resident_id, actor_of(principal, client_ip(request)), reason=data.reason
         )
         version = await cards.current_version(CardSubject.resident, resident_id)
         return ResidentCardOut(resident_id=resident_id, version=version or 1, url=card_url(token))
@@ -355,7 +357,7 @@ class ResidentController(Controller):
         self, request: Request, principal: CurrentPrincipal, resident_id: FromPath[int]
     ) -> Response[bytes]:
         await scope.writable_stay(principal, resident_id, "resident.card_issue")
-        token = await cards.token_for(CardSubject.resident, resident_id, actor_of(principal, _ip(request)))
+        token = await cards.token_for(CardSubject.resident, resident_id, actor_of(principal, client_ip(request)))
         return Response(qr_png(card_url(token)), media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @get("/{resident_id:int}/summary", operation_id="getResidentMonth", summary="月度照护小结（数据）")
@@ -367,7 +369,7 @@ class ResidentController(Controller):
         month: Annotated[str | None, Parameter(pattern=MONTH, description="月份 YYYY-MM，默认本月")] = None,
     ) -> MonthlySummary:
         return await summary.summarise(
-            principal, resident_id, _month(month), actor_of(principal, _ip(request)), "summary"
+            principal, resident_id, _month(month), actor_of(principal, client_ip(request)), "summary"
         )
 
     @get(
@@ -384,7 +386,7 @@ class ResidentController(Controller):
         month: Annotated[str | None, Parameter(pattern=MONTH, description="月份 YYYY-MM，默认本月")] = None,
     ) -> Response[str]:
         s = await summary.summarise(
-            principal, resident_id, _month(month), actor_of(principal, _ip(request)), "summary_print"
+            principal, resident_id, _month(month), actor_of(principal, client_ip(request)), "summary_print"
         )
         return Response(
             summary.print_html(s, dt.datetime.now(dt.UTC)),
@@ -405,13 +407,13 @@ class ResidentCareController(Controller):
     async def review_goal(
         self, request: Request, principal: CurrentPrincipal, goal_id: FromPath[int], data: JSONBody[GoalReviewIn]
     ) -> CarePlanOut:
-        return await records.review_goal(principal, goal_id, data, actor_of(principal, _ip(request)))
+        return await records.review_goal(principal, goal_id, data, actor_of(principal, client_ip(request)))
 
     @post("/medications/{order_id:int}/stop", operation_id="stopMedicationOrder", summary="停止医嘱", status_code=200)
     async def stop_medication(
         self, request: Request, principal: CurrentPrincipal, order_id: FromPath[int], data: JSONBody[MedicationStopIn]
     ) -> MedicationOrderOut:
-        return await medication.stop_order(principal, order_id, data, actor_of(principal, _ip(request)))
+        return await medication.stop_order(principal, order_id, data, actor_of(principal, client_ip(request)))
 
     @post(
         "/doses",
@@ -421,7 +423,7 @@ class ResidentCareController(Controller):
     async def record_dose(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[DoseIn]
     ) -> Response[DoseOut]:
-        out, created = await medication.record_dose(principal, data, actor_of(principal, _ip(request)))
+        out, created = await medication.record_dose(principal, data, actor_of(principal, client_ip(request)))
         return Response(out, status_code=201 if created else 200)
 
     @post(
@@ -432,14 +434,14 @@ class ResidentCareController(Controller):
     async def report_incident(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[IncidentIn]
     ) -> Response[IncidentOut]:
-        out, created = await incidents.report(principal, data, actor_of(principal, _ip(request)))
+        out, created = await incidents.report(principal, data, actor_of(principal, client_ip(request)))
         return Response(out, status_code=201 if created else 200)
 
     @get("/incidents/{incident_id:uuid}", operation_id="getIncident", summary="事件详情")
     async def get_incident(
         self, request: Request, principal: CurrentPrincipal, incident_id: FromPath[uuid.UUID]
     ) -> IncidentOut:
-        return await incidents.get_incident(principal, incident_id, actor_of(principal, _ip(request)))
+        return await incidents.get_incident(principal, incident_id, actor_of(principal, client_ip(request)))
 
     @get("/cards/resident-check", operation_id="checkResidentCard", summary="核验扫描到的腕带 / 床头卡，返回住院人员")
     async def check_card(
@@ -457,7 +459,7 @@ class ResidentCareController(Controller):
             stay = await scope.visible_stay(principal, claim.subject_id)
         except Problem:
             return ResidentCardCheck(ok=False, code="card.not_in_scope", message="此腕带不属于您所在机构的住院人员。")
-        await scope.log_read(actor_of(principal, _ip(request)), stay["id"], "card_scan", version=claim.version)
+        await scope.log_read(actor_of(principal, client_ip(request)), stay["id"], "card_scan", version=claim.version)
         return ResidentCardCheck(
             ok=True,
             code="card.ok",

@@ -8,14 +8,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from providers.staff import services
 from providers.staff.schemas import AssignmentEnd, AssignmentIn, AssignmentOut, StaffIn, StaffOut
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class StaffController(Controller):
@@ -28,7 +24,7 @@ class StaffController(Controller):
 
     @post("/", operation_id="addFieldWorker", summary="添加社工 / 护理员账号", status_code=201)
     async def add(self, request: Request, principal: CurrentPrincipal, data: JSONBody[StaffIn]) -> StaffOut:
-        return await services.add_field_worker(principal, data, actor_of(principal, _ip(request)))
+        return await services.add_field_worker(principal, data, actor_of(principal, client_ip(request)))
 
 
 class AssignmentController(Controller):
@@ -55,10 +51,12 @@ class AssignmentController(Controller):
     async def assign(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[AssignmentIn]
     ) -> AssignmentOut:
-        return await services.assign(principal, data, actor_of(principal, _ip(request)))
+        return await services.assign(principal, data, actor_of(principal, client_ip(request)))
 
     @post("/{assignment_id:int}/end", operation_id="endAssignment", summary="结束一条分配", status_code=200)
     async def end(
         self, request: Request, principal: CurrentPrincipal, assignment_id: FromPath[int], data: JSONBody[AssignmentEnd]
     ) -> AssignmentOut:
-        return await services.end_assignment(principal, assignment_id, data.ends_on, actor_of(principal, _ip(request)))
+        return await services.end_assignment(
+            principal, assignment_id, data.ends_on, actor_of(principal, client_ip(request))
+        )

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.catalogue import HOME_SERVICES
 from providers.tables import Review
@@ -25,10 +25,6 @@ from providers.visits.schemas import (
     VisitDetail,
     VisitSummary,
 )
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class VisitController(Controller):
@@ -82,14 +78,14 @@ class VisitController(Controller):
     async def checkin(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[CheckinIn]
     ) -> Response[VisitDetail]:
-        visit, created = await services.checkin(principal, data, actor_of(principal, _ip(request)))
+        visit, created = await services.checkin(principal, data, actor_of(principal, client_ip(request)))
         return Response(visit, status_code=201 if created else 200)
 
     @post("/{visit_id:uuid}/checkout", operation_id="checkoutVisit", summary="签退：填写服务内容", status_code=200)
     async def checkout(
         self, request: Request, principal: CurrentPrincipal, visit_id: FromPath[uuid.UUID], data: JSONBody[CheckoutIn]
     ) -> VisitDetail:
-        return await services.checkout(principal, visit_id, data, actor_of(principal, _ip(request)))
+        return await services.checkout(principal, visit_id, data, actor_of(principal, client_ip(request)))
 
     @post(
         "/{visit_id:uuid}/review",
@@ -100,7 +96,7 @@ class VisitController(Controller):
     async def review(
         self, request: Request, principal: CurrentPrincipal, visit_id: FromPath[uuid.UUID], data: JSONBody[ReviewIn]
     ) -> VisitDetail:
-        return await services.review(principal, visit_id, data, actor_of(principal, _ip(request)))
+        return await services.review(principal, visit_id, data, actor_of(principal, client_ip(request)))
 
     @post(
         "/{visit_id:uuid}/corrections",
@@ -111,4 +107,4 @@ class VisitController(Controller):
     async def correct(
         self, request: Request, principal: CurrentPrincipal, visit_id: FromPath[uuid.UUID], data: JSONBody[CorrectionIn]
     ) -> VisitDetail:
-        return await services.correct(principal, visit_id, data, actor_of(principal, _ip(request)))
+        return await services.correct(principal, visit_id, data, actor_of(principal, client_ip(request)))

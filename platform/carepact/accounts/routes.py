@@ -9,6 +9,7 @@ from carepact.accounts.access import ROLE_LABELS, CurrentPrincipal
 from carepact.accounts.middleware import SESSION_COOKIE
 from carepact.accounts.schemas import LoginIn, Me
 from carepact.accounts.services import LoginLimiter, login, logout
+from carepact.api import client_ip
 from carepact.settings import get_settings
 
 
@@ -25,11 +26,6 @@ def me_of(principal: CurrentPrincipal) -> Me:
         organisation_name=principal.organisation_name,
         csrf_token=principal.csrf_token,
     )
-
-
-def client_ip(request: Request) -> str:
-    client = request.client
-    return client.host if client else ""
 
 
 class AuthController(Controller):

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Redirect
 
 from carepact.accounts.access import CurrentPrincipal, region_in_scope, require, visible_households
+from carepact.api import client_ip
 from carepact.audit.services import actor_of
 from carepact.cards import services
 from carepact.cards.schemas import CardCheck, CardOut, CardSheetIn, ReissueIn
@@ -22,10 +23,6 @@ from carepact.jobs.schemas import JobOut
 from carepact.jobs.tables import Job
 from carepact.privacy import mask_name
 from carepact.registry.tables import Household, Person, Region
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 @get(
@@ -100,7 +97,7 @@ class CardController(Controller):
         if not region_in_scope(principal, row["village.path"]):
             raise Problem(403, "permission.denied", "该户不在您的管辖范围内。")
         token = await services.issue(
-            CardSubject.household, household_id, actor_of(principal, _ip(request)), reason=data.reason
+            CardSubject.household, household_id, actor_of(principal, client_ip(request)), reason=data.reason
         )
         version = await services.current_version(CardSubject.household, household_id)
         return CardOut(household_id=household_id, version=version or 1, url=card_url(token))
@@ -118,7 +115,7 @@ class CardController(Controller):
         require(principal, "card.issue")
         if not region_in_scope(principal, row["village.path"]):
             raise Problem(403, "permission.denied", "该户不在您的管辖范围内。")
-        token = await services.token_for(CardSubject.household, household_id, actor_of(principal, _ip(request)))
+        token = await services.token_for(CardSubject.household, household_id, actor_of(principal, client_ip(request)))
         return Response(qr_png(card_url(token)), media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @post(

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 
 from carepact.accounts.access import CurrentPrincipal, Principal
+from carepact.api import client_ip
 from carepact.audit.services import actor_of
 from carepact.errors import ErrorBody
 from carepact.media import services
@@ -23,10 +24,6 @@ _IMAGE_RESPONSES = {
     409: ResponseSpec(data_container=ErrorBody, description="照片还在处理中 (photo.not_ready)"),
     422: ResponseSpec(data_container=ErrorBody, description="照片已被拒收，message 说明原因"),
 }
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class PhotoController(Controller):
@@ -68,7 +65,7 @@ class PhotoController(Controller):
             content,
             data.data.filename or "",
             data.data.content_type or "",
-            actor_of(principal, _ip(request)),
+            actor_of(principal, client_ip(request)),
         )
         return Response(photo, status_code=201 if created else 200)
 

@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, Parameter
 
 from carepact.accounts.access import CurrentPrincipal, require
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.errors import Problem
 from carepact.registry import csv_import, services
@@ -32,10 +32,6 @@ from carepact.registry.schemas import (
 from carepact.registry.tables import CareLevel, OrganisationKind, RegionLevel
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class RegionController(Controller):
@@ -95,14 +91,14 @@ class HouseholdController(Controller):
     async def create_household(
         self, request: Request, principal: CurrentPrincipal, data: HouseholdCreate
     ) -> HouseholdDetail:
-        [household_id] = await services.create_households(principal, [data], actor_of(principal, _ip(request)))
+        [household_id] = await services.create_households(principal, [data], actor_of(principal, client_ip(request)))
         return await services.get_household(principal, household_id)
 
     @patch("/{household_id:int}", operation_id="updateHousehold", summary="修改户信息")
     async def update_household(
         self, request: Request, principal: CurrentPrincipal, household_id: FromPath[int], data: HouseholdPatch
     ) -> HouseholdDetail:
-        return await services.update_household(principal, household_id, data, actor_of(principal, _ip(request)))
+        return await services.update_household(principal, household_id, data, actor_of(principal, client_ip(request)))
 
     @get(
         "/import-template.csv",
@@ -157,7 +153,7 @@ class HouseholdController(Controller):
                 rows=sorted(errors, key=lambda e: e.row),
             )
             return Response(refused, status_code=422)
-        ids = await services.create_households(principal, parsed.items, actor_of(principal, _ip(request)))
+        ids = await services.create_households(principal, parsed.items, actor_of(principal, client_ip(request)))
         return Response(ImportResult(imported=len(ids), household_ids=ids), status_code=201)
 
 
@@ -169,7 +165,7 @@ class PersonController(Controller):
     async def update_person(
         self, request: Request, principal: CurrentPrincipal, person_id: FromPath[int], data: PersonPatch
     ) -> PersonOut:
-        return await services.update_person(principal, person_id, data, actor_of(principal, _ip(request)))
+        return await services.update_person(principal, person_id, data, actor_of(principal, client_ip(request)))
 
     @get(
         "/{person_id:int}/sensitive",
@@ -180,4 +176,4 @@ class PersonController(Controller):
     async def read_sensitive(
         self, request: Request, principal: CurrentPrincipal, person_id: FromPath[int]
     ) -> PersonSensitive:
-        return await services.read_sensitive(principal, person_id, actor_of(principal, _ip(request)))
+        return await services.read_sensitive(principal, person_id, actor_of(principal, client_ip(request)))
