@@ -11,12 +11,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal, require
-from carepact.api import Page, PageRequest, Paging
+from carepact.api import Page, PageRequest, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.dates import local_today
 from carepact.errors import not_found
-from carepact.jobs.routes import _visible_job, job_out
+from carepact.jobs.routes import job_out
 from carepact.jobs.schemas import JobOut
+from carepact.jobs.tables import Job
 from contracts.agreement import evaluation, services
 from contracts.agreement.calendar import calendar
 from contracts.agreement.printing import agreement_html
@@ -40,10 +41,6 @@ from contracts.settlement.services import first_of
 from contracts.tables import SickKind
 
 TAGS = ["服务协议 agreement"]
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class AgreementTemplateController(Controller):
@@ -90,7 +87,9 @@ class AgreementTemplateController(Controller):
         status_code=201,
     )
     async def publish(self, request: Request, principal: CurrentPrincipal, data: JSONBody[PublishIn]) -> TemplateDetail:
-        version = await services.publish_template(principal, data.source, data.note, actor_of(principal, _ip(request)))
+        version = await services.publish_template(
+            principal, data.source, data.note, actor_of(principal, client_ip(request))
+        )
         return await services.get_template(version)
 
 
@@ -128,7 +127,7 @@ class AgreementController(Controller):
         status_code=201,
     )
     async def sign(self, request: Request, principal: CurrentPrincipal, data: JSONBody[AgreementIn]) -> AgreementDetail:
-        agreement_id = await services.sign(principal, data, actor_of(principal, _ip(request)))
+        agreement_id = await services.sign(principal, data, actor_of(principal, client_ip(request)))
         return await services.get_agreement(principal, agreement_id)
 
     @get("/{agreement_id:int}", operation_id="getAgreement", summary="协议详情（条款按本户取值）")
@@ -192,7 +191,9 @@ class HouseholdCareController(Controller):
     async def report(
         self, request: Request, principal: CurrentPrincipal, household_id: FromPath[int], data: JSONBody[SickEpisodeIn]
     ) -> SickEpisodeOut:
-        episode_id = await services.report_episode(principal, household_id, data, actor_of(principal, _ip(request)))
+        episode_id = await services.report_episode(
+            principal, household_id, data, actor_of(principal, client_ip(request))
+        )
         return services.episode_out(await services.visible_episode(principal, episode_id))
 
 
@@ -215,7 +216,7 @@ class SickEpisodeController(Controller):
     async def recover(
         self, request: Request, principal: CurrentPrincipal, episode_id: FromPath[int], data: JSONBody[RecoverIn]
     ) -> SickEpisodeOut:
-        await services.recover(principal, episode_id, data, actor_of(principal, _ip(request)))
+        await services.recover(principal, episode_id, data, actor_of(principal, client_ip(request)))
         return services.episode_out(await services.visible_episode(principal, episode_id))
 
 
@@ -235,7 +236,8 @@ class EvaluationController(Controller):
     async def evaluate(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[EvaluateIn]
     ) -> Response[EvaluationOut]:
-        answer = await evaluation.request(principal, data, actor_of(principal, _ip(request)))
+        answer = await evaluation.request(principal, data, actor_of(principal, client_ip(request)))
         if isinstance(answer, EvaluationOut):
             return Response(answer, status_code=200)
-        return Response(job_out(await _visible_job(principal, answer)), status_code=202)  # type: ignore[arg-type]
+        job = await Job.select().where(Job.id == answer).first()
+        return Response(job_out(job), status_code=202)  # type: ignore[arg-type]

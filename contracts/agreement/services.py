@@ -17,7 +17,7 @@ from carepact.dates import local_today
 from carepact.db import atomic, is_postgres
 from carepact.errors import FieldError, Problem, forbidden, not_found
 from carepact.registry.schemas import CARE_LEVEL_LABELS
-from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Person
+from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Person, Region
 from contracts.agreement.rules import (
     CLAUSE_KIND_LABELS,
     ShortestVisit,
@@ -324,8 +324,6 @@ async def list_agreements(
 
 
 async def _region_code(region_id: int) -> str:
-    from carepact.registry.tables import Region
-
     row = await Region.select(Region.code).where(Region.id == region_id).first()
     return row["code"] if row else "-"
 

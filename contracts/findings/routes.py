@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging
+from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from contracts.agreement.rules import CLAUSE_KIND_LABELS
 from contracts.findings import services
@@ -25,10 +25,6 @@ from contracts.findings.schemas import (
 from contracts.settlement.schemas import Month
 from contracts.settlement.services import first_of
 from contracts.tables import FindingState
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class FindingController(Controller):
@@ -84,7 +80,7 @@ class FindingController(Controller):
     async def explain(
         self, request: Request, principal: CurrentPrincipal, finding_id: FromPath[int], data: JSONBody[ExplainIn]
     ) -> FindingDetail:
-        await services.explain(principal, finding_id, data, actor_of(principal, _ip(request)))
+        await services.explain(principal, finding_id, data, actor_of(principal, client_ip(request)))
         return await services.get_finding(principal, finding_id)
 
     @post(
@@ -97,5 +93,5 @@ class FindingController(Controller):
     async def decide(
         self, request: Request, principal: CurrentPrincipal, finding_id: FromPath[int], data: JSONBody[DecideIn]
     ) -> FindingDetail:
-        await services.decide(principal, finding_id, data, actor_of(principal, _ip(request)))
+        await services.decide(principal, finding_id, data, actor_of(principal, client_ip(request)))
         return await services.get_finding(principal, finding_id)
