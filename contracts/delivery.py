@@ -17,6 +17,9 @@ from carepact.catalogue import ServiceCode
 from carepact.dates import SHANGHAI, day_start, local_today
 from contracts.procurement.terms import Terms, Version, state_on
 from contracts.tables import ContractKind, Coverage
+
+# A bed-day has one definition, the facility's own (admission day counts, discharge day not).
+from providers.residents.services import present_on
 from providers.tables import FlagSeverity, Presence, Review, Visit, VisitFlag, VisitService, VisitStatus
 
 Subject = tuple[str, int]  # ("household", id) or ("resident", stay id)
@@ -63,12 +66,6 @@ def month_days(month: dt.date) -> list[dt.date]:
     first = month.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     return [first + dt.timedelta(days=n) for n in range((following - first).days)]
-
-
-def present_on(day: dt.date, admitted_on: dt.date, discharged_on: dt.date | None) -> bool:
-    """A bed-day: the resident slept in the facility that night. The admission day counts,
-    the discharge day does not (the midnight census hospitals keep)."""
-    return admitted_on <= day and (discharged_on is None or day < discharged_on)
 
 
 class VisitFacts(msgspec.Struct, frozen=True, kw_only=True):

@@ -59,8 +59,8 @@ from providers.tables import (
 def present_on(day: dt.date, admitted_on: dt.date, discharged_on: dt.date | None) -> bool:
     """A bed-day: the resident slept in the facility that night. The admission day counts, the
     discharge day does not (the midnight census hospitals keep), so a stay of one night is one
-    bed-day and admission and discharge on the same day is none. contracts.delivery.present_on
-    states the same rule for settlement; the two should become this one function."""
+    bed-day and admission and discharge on the same day is none.
+    Settlement (contracts.delivery) counts bed-days with this same function."""
     return admitted_on <= day and (discharged_on is None or day < discharged_on)
 
 
