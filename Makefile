@@ -30,21 +30,38 @@ worker: install
 	$(BIN)/carepact worker
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set (CI sets it).
+# Slow tests (API fuzzing, a PostgreSQL restart mid-burst) are left to `make test-slow`.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		CAREPACT_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q; \
+		CAREPACT_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q -m "not slow"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI." >&2; exit 1; \
 	else \
 		echo "(PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run it.)"; \
 	fi
 
-# The agreement engine over a synthetic city year (5,565 households, ~300,000 visits) in a temporary
-# SQLite database, timed against a plain SQL count of the same visits. Not part of `make test`.
+# The slow tests only (marked `slow`): schemathesis over every operation as every role, a private
+# PostgreSQL restarted during a burst of check-ins. On SQLite, then the fuzzing again on PostgreSQL
+# (stricter about what a column holds) when TEST_DATABASE_URL is set. CI runs it after `make test`.
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== API fuzzing again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+		CAREPACT_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q -m slow tests/platform/test_api_fuzz.py; \
+	fi
+
+# Each figure a ratio to a plain baseline measured in the same run (tests/perf/; results in var/bench/):
+# the agreement engine and the audit dashboard over a city year, the visit API, photos and door cards,
+# jobs on arq (needs Redis).
+# Not part of `make test`; see docs/PERFORMANCE.md.
 bench: install
 	$(BIN)/python tests/perf/bench_engine.py
+	$(BIN)/python tests/perf/bench_dashboard.py
+	$(BIN)/python tests/perf/bench_web.py
+	$(BIN)/python tests/perf/bench_media.py
+	$(BIN)/python tests/perf/bench_jobs.py
 
 lint: install
 	$(BIN)/ruff check .

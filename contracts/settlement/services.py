@@ -18,7 +18,7 @@ from carepact.accounts.access import Principal, may, require
 from carepact.api import Page, PageRequest
 from carepact.audit.services import Actor, record
 from carepact.catalogue import CATALOGUE, ServiceCode
-from carepact.dates import SHANGHAI, local_today
+from carepact.dates import SHANGHAI, local_today, month_start
 from carepact.db import atomic, is_postgres
 from carepact.errors import FieldError, Problem, not_found
 from contracts.delivery import ContractFacts, MonthDelivery, month_delivery
@@ -73,8 +73,8 @@ async def deduction_claims(contract_id: int, month: dt.date) -> list[DeductionCl
 
 
 def first_of(month: str) -> dt.date:
-    """The first day of a month written YYYY-MM (already checked against ``Month``)."""
-    return dt.date(int(month[:4]), int(month[5:7]), 1)
+    """The first day of a month written YYYY-MM (a 400 for anything else)."""
+    return month_start(month)
 
 
 def parse_month(text: str, field: str = "month") -> dt.date:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import asyncpg.exceptions
 from piccolo.apps.migrations.commands.check import CheckMigrationManager
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from carepact.sqlite import PooledSQLiteEngine
 
 
 def engine() -> Engine:
@@ -21,6 +27,41 @@ def engine() -> Engine:
 
 def is_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
+
+
+# PostgreSQL going away: refused or dropped connections (class 08), a server shutting down or
+# starting up (57P01-57P03), too many connections (53300).
+_LOST = (
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised while handling) means the database could not be
+    reached or dropped the connection: the request did nothing, or its transaction rolled back,
+    and the same request sent again later will work. A request's rollback on a dead connection
+    raises InterfaceError ("the underlying connection is closed") from the original error."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, _LOST):
+            return True
+        message = str(seen)
+        if isinstance(seen, asyncpg.exceptions.InterfaceError) and "connection is closed" in message:
+            return True
+        if isinstance(seen, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in message:
+            return True  # a pooled connection the server cut while idle: it is still consuming that error
+        if isinstance(seen, OSError) and "Connect call failed" in message:  # several addresses, all refused
+            return True
+        if isinstance(seen, sqlite3.OperationalError) and "database is locked" in message:
+            return True  # a writer held SQLite's lock for longer than the busy timeout
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @asynccontextmanager
@@ -38,8 +79,16 @@ async def atomic() -> AsyncIterator[None]:
     token = _after_commit.set(callbacks)
     try:
         if isinstance(db, SQLiteEngine):
-            async with db.transaction(transaction_type=TransactionType.immediate):
-                yield
+            # One writer at a time per process, queued here: a waiter starts the moment the lock is
+            # free, where SQLite's busy handler would poll with sleeps of up to 100 ms.
+            async with _writer_lock():
+                transaction = await _begin_immediate(db)
+                try:
+                    yield
+                except BaseException as exc:
+                    await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                    raise
+                await transaction.__aexit__(None, None, None)
         else:
             async with db.transaction():
                 yield
@@ -48,6 +97,50 @@ async def atomic() -> AsyncIterator[None]:
     # Only reached when the transaction committed.
     for callback in callbacks:
         await callback()
+
+
+_writer_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+def _writer_lock() -> asyncio.Lock:
+    """This event loop's SQLite writer lock (an asyncio.Lock belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    lock = _writer_locks.get(loop)
+    if lock is None:
+        for stale in [other for other in _writer_locks if other.is_closed()]:
+            del _writer_locks[stale]
+        lock = _writer_locks[loop] = asyncio.Lock()
+    return lock
+
+
+# How long a writer waits for SQLite's write lock before the request is refused as busy (503).
+SQLITE_LOCK_WAIT = 30.0
+
+
+async def _begin_immediate(db: SQLiteEngine) -> Any:
+    """BEGIN IMMEDIATE, waiting for the write lock.
+
+    The busy timeout (piccolo_conf) covers most waits, but SQLite answers "database is locked" at
+    once in some moments (a connection closing checkpoints the WAL; Piccolo opens a connection per
+    transaction), which under a burst of check-ins reached users as a 500. Nothing has been done
+    yet when BEGIN fails, so it is retried; Piccolo's transaction leaves its connection open when
+    BEGIN fails, so it is closed here.
+    """
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    pause = 0.01
+    while True:
+        transaction = db.transaction(transaction_type=TransactionType.immediate)
+        try:
+            await transaction.__aenter__()
+            return transaction
+        except sqlite3.OperationalError as exc:
+            connection = getattr(transaction, "connection", None)
+            if connection is not None:
+                await connection.close()
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("after_commit", default=None)
@@ -107,12 +200,17 @@ async def migrate() -> None:
 
 
 async def start(db: Engine | None = None) -> None:
-    db = db or engine()
-    if isinstance(db, PostgresEngine):
+    """Open the connection pool (PostgreSQL) unless it is open. Litestar calls lifespan hooks with
+    the app as their argument: anything but an engine means the configured one (taking the app
+    for an engine once left every web process without a pool, a new connection per query)."""
+    db = db if isinstance(db, Engine) else engine()
+    if isinstance(db, PostgresEngine) and db.pool is None:
         await db.start_connection_pool(min_size=1, max_size=10)
 
 
 async def stop(db: Engine | None = None) -> None:
-    db = db or engine()
-    if isinstance(db, PostgresEngine):
+    db = db if isinstance(db, Engine) else engine()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
+    elif isinstance(db, PooledSQLiteEngine):
+        await db.close_idle()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from typing import Any
 
 import asyncpg.exceptions
 import msgspec
-from litestar import Request, Response
+import redis.exceptions
+from litestar import Litestar, Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -16,6 +18,8 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 
 log = logging.getLogger("carepact.errors")
 
@@ -136,7 +140,26 @@ def _body(problem: ErrorBody, status: int, headers: dict[str, str] | None = None
     return Response(content=problem, status_code=status, headers=headers, media_type="application/json")
 
 
-def handle_problem(_: Request, exc: Problem) -> Response:
+# Refusals of a signed-in caller (403, and 404 for objects outside their scope) go to a log of their
+# own, which a deployment ships to its security monitoring: one line per refused request, naming who
+# asked for what. Not the audit chain: a refusal changes and reveals nothing, and a probing client
+# must not be able to grow the chain at will.
+access_log = logging.getLogger("carepact.access")
+
+
+def handle_problem(request: Request, exc: Problem) -> Response:
+    if exc.status in (403, 404):
+        who = request.scope.get("user")
+        if who is not None:
+            access_log.warning(
+                "refused %s %s %s: %s (account %s, role %s)",
+                exc.status,
+                request.method,
+                request.url.path,
+                exc.code,
+                getattr(who, "account_id", "?"),
+                getattr(getattr(who, "role", None), "value", "?"),
+            )
     return _body(ErrorBody(code=exc.code, message=exc.message, fields=exc.fields), exc.status, exc.headers)
 
 
@@ -189,6 +212,28 @@ def handle_unstorable(request: Request, exc: Exception) -> Response:
     return _body(ErrorBody(code="request.invalid", message="提交的内容含有无法保存的字符，或数值超出范围。"), 400)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database or Redis could not be reached, or dropped the connection mid-request."""
+    from carepact.db import connection_lost
+
+    return connection_lost(exc) or isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
+
+def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """A service the request needs went away (PostgreSQL restarting, Redis down): a 503 the
+    client retries after Retry-After, never a 500. Nothing was half-stored: the request's one
+    transaction rolled back (or committed whole, and a retry of an idempotent write answers
+    with what was stored)."""
+    if not unavailable(exc):
+        return handle_unexpected(request, exc)
+    log.warning("service unavailable on %s %s: %r", request.method, request.url.path, exc)
+    body = ErrorBody(code="service.unavailable", message="服务暂时不可用（数据库或任务队列连接中断），请稍后重试。")
+    return _body(body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _body(ErrorBody(code="internal", message="服务器内部错误，已记录，请稍后重试。"), 500)
@@ -202,13 +247,43 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     asyncpg.exceptions.DataError: handle_unstorable,  # raised by PostgreSQL (class 22)
     asyncpg.exceptions._base.DataError: handle_unstorable,  # raised by asyncpg encoding an argument
     OverflowError: handle_unstorable,  # sqlite3: "Python int too large to convert to SQLite INTEGER"
+    # Connections lost or refused (checked by unavailable(), anything else stays a 500).
+    OSError: handle_unavailable,
+    asyncpg.exceptions._base.InterfaceError: handle_unavailable,
+    asyncpg.exceptions._base.InternalClientError: handle_unavailable,
+    asyncpg.exceptions.PostgresConnectionError: handle_unavailable,
+    asyncpg.exceptions.OperatorInterventionError: handle_unavailable,
+    asyncpg.exceptions.TooManyConnectionsError: handle_unavailable,
+    sqlite3.OperationalError: handle_unavailable,
+    redis.exceptions.ConnectionError: handle_unavailable,
+    redis.exceptions.TimeoutError: handle_unavailable,
     Exception: handle_unexpected,
 }
 
-# OpenAPI: every operation may answer with this body.
+# OpenAPI: every operation may answer with this body, whatever the refusal.
 ERROR_RESPONSES = {
-    400: "提交内容有误 (ErrorBody)",
-    401: "未登录 (ErrorBody)",
-    403: "无权操作 (ErrorBody)",
-    404: "不存在或无权查看 (ErrorBody)",
+    400: "提交内容有误：fields 指出每个字段的问题",
+    401: "未登录，或令牌无效",
+    403: "无权执行此操作",
+    404: "不存在，或无权查看",
+    409: "与现有数据冲突（重复提交了不同内容、状态不允许）",
+    410: "文件已被清理（超过保存期限等）",
+    413: "上传内容过大",
+    415: "不支持的文件或内容类型",
+    422: "内容无法处理（如照片被拒收）",
+    429: "请求过多，按 Retry-After 稍后再试",
+    503: "服务暂时不可用（数据库或任务队列），按 Retry-After 稍后重试",
 }
+
+
+def document_errors(app: Litestar) -> None:
+    """Say in the OpenAPI document what every error really is: Litestar documents its own
+    validation body ({status_code, detail, extra}) for 400, which errors.py never sends."""
+    specs = {
+        status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
+        for status, text in ERROR_RESPONSES.items()
+    }
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema:
+                handler.responses = {**specs, **(handler.responses or {})}

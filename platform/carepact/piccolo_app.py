@@ -5,7 +5,7 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from carepact.accounts.tables import Account, ApiToken, Assignment, Session
-from carepact.audit.tables import AuditEvent
+from carepact.audit.tables import AuditAnchor, AuditEvent
 from carepact.cards.tables import Card
 from carepact.jobs.tables import Job
 from carepact.media.tables import Photo
@@ -26,6 +26,7 @@ APP_CONFIG = AppConfig(
         ApiToken,
         Assignment,
         AuditEvent,
+        AuditAnchor,
         Card,
         Job,
         Photo,

@@ -9,6 +9,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from carepact.settings import get_settings
+from carepact.sqlite import PooledSQLiteEngine
 
 
 def make_engine(url: str) -> PostgresEngine | SQLiteEngine:
@@ -18,7 +19,7 @@ def make_engine(url: str) -> PostgresEngine | SQLiteEngine:
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A busy writer makes others wait instead of failing at once ("database is locked").
-        return SQLiteEngine(path=path, timeout=30)
+        return PooledSQLiteEngine(path=path, timeout=30)
     parsed = urlparse(url)
     return PostgresEngine(
         config={

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_drill_pause: float = 0.0
     # The arq queue in Redis: deployments (or test runs) sharing one Redis keep their jobs apart.
     arq_queue: str = "arq:queue"
+    # Personal data older than this is deleted by `carepact purge` (PIPL art. 19 and 47).
+    retention_days: int = 1095
     timezone: str = "Asia/Shanghai"
 
     @property
@@ -110,7 +112,23 @@ def load_settings() -> Settings:
         job_stale_seconds=_job_stale_seconds(),
         job_drill_pause=_job_drill_pause(env),
         arq_queue=os.environ.get("CAREPACT_ARQ_QUEUE", "").strip() or "arq:queue",
+        retention_days=_retention_days(),
     )
+
+
+# Photos and locations prove the visits a year's statements paid for, and the year's audit reads them.
+MIN_RETENTION_DAYS = 365
+
+
+def _retention_days() -> int:
+    days = int(os.environ.get("CAREPACT_RETENTION_DAYS", "1095"))
+    if days < MIN_RETENTION_DAYS:
+        raise SettingsError(
+            f"CAREPACT_RETENTION_DAYS 不得少于 {MIN_RETENTION_DAYS} 天：照片和定位是结算与年度审计的证据。"
+            f" (CAREPACT_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}: photos and locations are the"
+            " evidence behind a year's settlements and its audit.)"
+        )
+    return days
 
 
 def _job_stale_seconds() -> int:

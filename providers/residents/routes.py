@@ -18,7 +18,7 @@ from carepact.cards.schemas import ReissueIn
 from carepact.cards.sheet import card_url, qr_png
 from carepact.cards.tables import CardSubject
 from carepact.cards.tokens import TokenRefused
-from carepact.dates import local_today
+from carepact.dates import local_today, month_start
 from carepact.errors import Problem
 from carepact.privacy import mask_name
 from providers.residents import handover, incidents, medication, records, scope, services, summary
@@ -69,7 +69,7 @@ WardName = Annotated[str, Parameter(min_length=1, max_length=32, description="ç—
 
 
 def _month(value: str | None) -> dt.date:
-    return dt.date.fromisoformat(value + "-01") if value else local_today().replace(day=1)
+    return month_start(value) if value else local_today().replace(day=1)
 
 
 def _labelled(labels: dict) -> list[Labelled]:

@@ -149,89 +149,120 @@ async def checkin(principal: Principal, body: CheckinIn, actor: Actor) -> tuple[
         raise forbidden("只有社工 / 护理员可以签到服务。")
     digest = _digest(body)
     received = _now()
+    try:
+        return await _checkin(principal, body, actor, digest, received)
+    except _Taken:
+        # The same id was being stored by a request running beside this one (a phone retrying on
+        # a poor connection): answer as its replay, once that one has committed.
+        return await _checkin_replayed(principal, body.id, digest), False
+
+
+class _Taken(Exception):
+    """Another request stored this visit (or this check-out) first; this one rolls back."""
+
+
+async def _checkin_replayed(principal: Principal, visit_id: uuid.UUID, digest: str) -> VisitDetail:
+    existing = await Visit.select(Visit.worker, Visit.checkin_digest).where(Visit.id == visit_id).first()
+    if existing is None or existing["worker"] != principal.account_id or existing["checkin_digest"] != digest:
+        raise Problem(409, "visit.conflict", "同一服务记录编号已提交过不同的内容，未保存。请刷新后重新签到。")
+    return await get_visit(principal, visit_id)
+
+
+async def _checkin(
+    principal: Principal, body: CheckinIn, actor: Actor, digest: str, received: dt.datetime
+) -> tuple[VisitDetail, bool]:
+    if await Visit.exists().where(Visit.id == body.id):  # a replay from the phone's outbox
+        return await _checkin_replayed(principal, body.id, digest), False
+    # What the check-in is judged by is read before the write transaction: on SQLite writers take
+    # turns, and a turn should hold only the writes (tests/perf/bench_web.py measured the difference).
+    household = (
+        await Household.select(Household.id, Household.latitude, Household.longitude)
+        .where((Household.id == body.household_id) & visible_households(principal))
+        .first()
+    )
+    if household is None:
+        raise not_found("household", "户")
+    if body.card_token is None and body.manual_reason is None:
+        raise Problem(
+            400,
+            "visit.presence_required",
+            "请扫描门牌卡签到；无法扫码时请选择原因。",
+            [FieldError(field="card_token", code="visit.presence_required", message="请扫码或选择无法扫码的原因")],
+        )
+    if body.manual_reason is not None and body.manual_reason.value == "other" and not body.manual_note.strip():
+        raise Problem(
+            400,
+            "visit.manual_note_required",
+            "选择“其他原因”时请填写说明。",
+            [FieldError(field="manual_note", code="required", message="请填写说明")],
+        )
+    checkin_at, skew = _corrected(body.device_time, body.sent_at, received)
+    card_problem: tuple[str, str] | None = None
+    card_version = None
+    if body.card_token is not None:
+        try:
+            claim = await cards.verify(body.card_token, CardSubject.household)
+            card_version = claim.version
+            if claim.subject_id != body.household_id:
+                card_problem = ("card.wrong_household", "扫描的门牌卡不是本户的卡片")
+        except TokenRefused as exc:
+            card_problem = (exc.code, exc.message)
+    presence = (
+        Presence.manual if body.card_token is None else Presence.qr if card_problem is None else Presence.qr_failed
+    )
+    policy = await policy_for(body.household_id, checkin_at.date())
+    home = (household["latitude"], household["longitude"]) if household["latitude"] is not None else None
+    position = None
+    distance = None
+    if body.position is not None:
+        position = (body.position.latitude, body.position.longitude, body.position.accuracy_m)
+        if home is not None:
+            distance = round(distance_m(home[0], home[1], position[0], position[1]))
+    flags = flagging.checkin_flags(
+        policy=policy,
+        card_problem=card_problem,
+        manual_reason=body.manual_reason if body.card_token is None else None,
+        home=home,
+        position=position,
+        skew_seconds=skew,
+        checkin_at=checkin_at,
+        previous=await _previous_visit(principal.account_id, checkin_at, body.id),
+    )
     async with atomic():
-        existing = await Visit.select(Visit.worker, Visit.checkin_digest).where(Visit.id == body.id).first()
-        if existing is not None:
-            if existing["worker"] != principal.account_id or existing["checkin_digest"] != digest:
-                raise Problem(409, "visit.conflict", "同一服务记录编号已提交过不同的内容，未保存。请刷新后重新签到。")
-            return await get_visit(principal, body.id), False
-        household = (
-            await Household.select(Household.id, Household.latitude, Household.longitude)
-            .where((Household.id == body.household_id) & visible_households(principal))
-            .first()
-        )
-        if household is None:
-            raise not_found("household", "户")
-        if body.card_token is None and body.manual_reason is None:
-            raise Problem(
-                400,
-                "visit.presence_required",
-                "请扫描门牌卡签到；无法扫码时请选择原因。",
-                [FieldError(field="card_token", code="visit.presence_required", message="请扫码或选择无法扫码的原因")],
-            )
-        if body.manual_reason is not None and body.manual_reason.value == "other" and not body.manual_note.strip():
-            raise Problem(
-                400,
-                "visit.manual_note_required",
-                "选择“其他原因”时请填写说明。",
-                [FieldError(field="manual_note", code="required", message="请填写说明")],
-            )
-        checkin_at, skew = _corrected(body.device_time, body.sent_at, received)
-        card_problem: tuple[str, str] | None = None
-        card_version = None
-        if body.card_token is not None:
-            try:
-                claim = await cards.verify(body.card_token, CardSubject.household)
-                card_version = claim.version
-                if claim.subject_id != body.household_id:
-                    card_problem = ("card.wrong_household", "扫描的门牌卡不是本户的卡片")
-            except TokenRefused as exc:
-                card_problem = (exc.code, exc.message)
-        presence = (
-            Presence.manual if body.card_token is None else Presence.qr if card_problem is None else Presence.qr_failed
-        )
+        if await Visit.exists().where(Visit.id == body.id):  # stored meanwhile by a twin request
+            return await _checkin_replayed(principal, body.id, digest), False
         await _photos_for(principal, body.household_id, body.photo_ids, body.id)
-        policy = await policy_for(body.household_id, checkin_at.date())
-        home = (household["latitude"], household["longitude"]) if household["latitude"] is not None else None
-        position = None
-        distance = None
-        if body.position is not None:
-            position = (body.position.latitude, body.position.longitude, body.position.accuracy_m)
-            if home is not None:
-                distance = round(distance_m(home[0], home[1], position[0], position[1]))
-        flags = flagging.checkin_flags(
-            policy=policy,
-            card_problem=card_problem,
-            manual_reason=body.manual_reason if body.card_token is None else None,
-            home=home,
-            position=position,
-            skew_seconds=skew,
-            checkin_at=checkin_at,
-            previous=await _previous_visit(principal.account_id, checkin_at, body.id),
-        )
-        await Visit.insert(
-            Visit(
-                id=body.id,
-                household=body.household_id,
-                worker=principal.account_id,
-                organisation=principal.organisation_id,
-                status=VisitStatus.in_progress.value,
-                presence=presence.value,
-                manual_reason=body.manual_reason.value if body.manual_reason and body.card_token is None else "",
-                manual_note=body.manual_note,
-                card_version=card_version,
-                checkin_at=checkin_at,
-                checkin_device_at=body.device_time,
-                checkin_received_at=received,
-                clock_skew_seconds=skew,
-                checkin_latitude=position[0] if position else None,
-                checkin_longitude=position[1] if position else None,
-                checkin_accuracy_m=position[2] if position else None,
-                checkin_distance_m=distance,
-                review=(Review.awaiting_approval if presence != Presence.qr else Review.not_required).value,
-                checkin_digest=digest,
+        # DO NOTHING rather than fail: of two requests racing with one id, the second waits for
+        # the first to commit and then inserts nothing (on PostgreSQL; SQLite runs them in turn).
+        inserted = (
+            await Visit.insert(
+                Visit(
+                    id=body.id,
+                    household=body.household_id,
+                    worker=principal.account_id,
+                    organisation=principal.organisation_id,
+                    status=VisitStatus.in_progress.value,
+                    presence=presence.value,
+                    manual_reason=body.manual_reason.value if body.manual_reason and body.card_token is None else "",
+                    manual_note=body.manual_note,
+                    card_version=card_version,
+                    checkin_at=checkin_at,
+                    checkin_device_at=body.device_time,
+                    checkin_received_at=received,
+                    clock_skew_seconds=skew,
+                    checkin_latitude=position[0] if position else None,
+                    checkin_longitude=position[1] if position else None,
+                    checkin_accuracy_m=position[2] if position else None,
+                    checkin_distance_m=distance,
+                    review=(Review.awaiting_approval if presence != Presence.qr else Review.not_required).value,
+                    checkin_digest=digest,
+                )
             )
+            .on_conflict(action="DO NOTHING")
+            .returning(Visit.id)
         )
+        if not inserted:
+            raise _Taken
         if body.photo_ids:
             await VisitPhoto.insert(*[VisitPhoto(visit=body.id, photo=p, stage="checkin") for p in body.photo_ids])
         await _replace_flags(body.id, "checkin", flags)
@@ -248,6 +279,22 @@ async def checkin(principal: Principal, body: CheckinIn, actor: Actor) -> tuple[
 
 async def checkout(principal: Principal, visit_id: uuid.UUID, body: CheckoutIn, actor: Actor) -> VisitDetail:
     digest = _digest(body)
+    try:
+        return await _checkout(principal, visit_id, body, actor, digest)
+    except _Taken:
+        stored = await Visit.select(Visit.checkout_digest).where(Visit.id == visit_id).first()
+        return await _checked_out_again(principal, visit_id, stored["checkout_digest"] if stored else "", digest)
+
+
+async def _checked_out_again(principal: Principal, visit_id: uuid.UUID, stored: str, digest: str) -> VisitDetail:
+    if stored == digest:
+        return await get_visit(principal, visit_id)
+    raise Problem(409, "visit.already_checked_out", "该服务已签退，不能再次修改。如需更正请联系机构负责人。")
+
+
+async def _checkout(
+    principal: Principal, visit_id: uuid.UUID, body: CheckoutIn, actor: Actor, digest: str
+) -> VisitDetail:
     received = _now()
     async with atomic():
         visit = await Visit.select().where((Visit.id == visit_id) & visible_visits(principal)).first()
@@ -256,27 +303,33 @@ async def checkout(principal: Principal, visit_id: uuid.UUID, body: CheckoutIn, 
         if visit["worker"] != principal.account_id:
             raise forbidden("只能为自己的服务记录签退。")
         if visit["status"] == VisitStatus.completed:
-            if visit["checkout_digest"] == digest:
-                return await get_visit(principal, visit_id)
-            raise Problem(409, "visit.already_checked_out", "该服务已签退，不能再次修改。如需更正请联系机构负责人。")
+            return await _checked_out_again(principal, visit_id, visit["checkout_digest"], digest)
         checkout_at, _ = _corrected(body.device_time, body.sent_at, received)
         if checkout_at < visit["checkin_at"]:
             raise Problem(400, "visit.checkout_before_checkin", "签退时间早于签到时间，请检查手机时间。")
         await _photos_for(principal, visit["household"], body.photo_ids, visit_id)
         duration = int((checkout_at - visit["checkin_at"]).total_seconds() // 60)
-        await Visit.update(
-            {
-                Visit.status: VisitStatus.completed.value,
-                Visit.checkout_at: checkout_at,
-                Visit.checkout_device_at: body.device_time,
-                Visit.checkout_received_at: received,
-                Visit.duration_minutes: duration,
-                Visit.notes: body.notes,
-                Visit.checkout_latitude: body.position.latitude if body.position else None,
-                Visit.checkout_longitude: body.position.longitude if body.position else None,
-                Visit.checkout_digest: digest,
-            }
-        ).where(Visit.id == visit_id)
+        # Only from in progress, in one statement: of two check-outs racing, the second finds the
+        # visit completed once the first commits, and answers as its replay.
+        updated = (
+            await Visit.update(
+                {
+                    Visit.status: VisitStatus.completed.value,
+                    Visit.checkout_at: checkout_at,
+                    Visit.checkout_device_at: body.device_time,
+                    Visit.checkout_received_at: received,
+                    Visit.duration_minutes: duration,
+                    Visit.notes: body.notes,
+                    Visit.checkout_latitude: body.position.latitude if body.position else None,
+                    Visit.checkout_longitude: body.position.longitude if body.position else None,
+                    Visit.checkout_digest: digest,
+                }
+            )
+            .where((Visit.id == visit_id) & (Visit.status == VisitStatus.in_progress.value))
+            .returning(Visit.id)
+        )
+        if not updated:
+            raise _Taken
         await VisitService.insert(
             *[VisitService(visit=visit_id, service=s.value) for s in dict.fromkeys(body.services)]
         )

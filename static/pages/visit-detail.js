@@ -83,6 +83,9 @@ function photoViewer() {
   };
 }
 
+// Why a photo shows no picture: still being processed, refused, or deleted past the retention period.
+const PHOTO_MISSING = { pending: "处理中", refused: "已拒收", purged: "已过保存期" };
+
 function photoList(photos, viewer) {
   if (photos.length === 0) return h("p", { class: "muted" }, "本次服务没有照片。");
   return h(
@@ -98,7 +101,7 @@ function photoList(photos, viewer) {
           h("img", { src: photo.thumb_url, alt: label, loading: "lazy" }),
         );
       } else {
-        body = h("span", { class: "photo-thumb photo-missing" }, photo.status === "pending" ? "处理中" : "已拒收");
+        body = h("span", { class: "photo-thumb photo-missing" }, PHOTO_MISSING[photo.status] || "已拒收");
       }
       return h("li", { class: "photo" }, body, h("span", { class: "photo-caption muted" }, STAGE_LABELS[photo.stage] || "照片"));
     }),

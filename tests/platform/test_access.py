@@ -7,6 +7,7 @@ facilities), independently of carepact.accounts.access, and the API is held to i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -199,8 +200,9 @@ REFUSAL_FOR_ROLE = {("kangning_staff", "GET person sensitive"): (403, "permissio
 @pytest.mark.parametrize("username", SCOPED)
 @pytest.mark.parametrize("operation", OPERATIONS)
 async def test_objects_outside_scope_are_refused(
-    api, township_households, second_facility, username: str, operation: str
+    api, township_households, second_facility, caplog, username: str, operation: str
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="carepact.access")
     mine = await expected_households(username)
     everything = {r["id"] for r in await Household.select(Household.id)}
     outside = everything - mine
@@ -224,6 +226,7 @@ async def test_objects_outside_scope_are_refused(
             assert (r.status_code, r.json()["code"]) == (status, code), f"{operation} {hid}: {r.text}"
         after = {r["id"]: r for r in await Household.select().where(Household.id.is_in(targets))}
         assert after == before
+        refused = len(targets)
     else:
         persons = [(await person_of(hid))["id"] for hid in targets]
         all_residents = {r["person"] for r in await Resident.select(Resident.person)}
@@ -239,8 +242,13 @@ async def test_objects_outside_scope_are_refused(
             assert "id_number" not in r.json()
         after = {r["id"]: r for r in await Person.select().where(Person.id.is_in(persons))}
         assert after == before
-    # A refused attempt reveals nothing, so it is not a read of sensitive data either.
+        refused = len(persons)
+    # A refused attempt reveals nothing, so it is not a read of sensitive data either...
     assert not await AuditEvent.exists().where((AuditEvent.seq > last_seq) & (AuditEvent.actor_id == account_id))
+    # ...but each one is in the access log, naming who asked and the code they got.
+    lines = [r.getMessage() for r in caplog.records if r.name == "carepact.access"]
+    mine_refused = [x for x in lines if f"(account {account_id}," in x and code in x]
+    assert len(mine_refused) == refused, lines[-3:]
 
 
 @pytest.mark.parametrize("username", EVERYONE)

@@ -231,8 +231,9 @@ async def test_altering_a_row_is_found_and_named(api, world, how: str) -> None:
             )
         code, _out, err = await carepact_cli("audit", "verify")
         assert code == 1
-        # The re-hashed row is consistent by itself; the chain breaks at the very next row.
-        named = seq + 1 if how == "payload, columns and hash" else seq
+        # The re-hashed row is consistent by itself and with its successor's link, but not with
+        # its anchor, which nobody without SECRET_KEY can remake: the altered row itself is named.
+        named = seq
         assert f"seq={named}" in err, err
         assert "篡改" in err
         r = await api("city_admin").get("/api/audit/verify")
@@ -285,8 +286,8 @@ async def test_inserting_a_forged_row_in_the_middle_is_found(api, world) -> None
         )
         code, _out, err = await carepact_cli("audit", "verify")
         assert code == 1
-        # The forged row links to its predecessor, but the real row after it no longer does.
-        assert f"seq={seq + 2}" in err, err
+        # The forged row links to its predecessor, but it is not the row its seq's anchor signed.
+        assert f"seq={seq + 1}" in err and "anchor" in err, err
 
 
 # --- one chain under concurrent writers ------------------------------------------------------

@@ -174,6 +174,11 @@ WRITE_POLICY: dict[str, frozenset[Role]] = {
     "sick_episode.report": frozenset({Role.township_officer, Role.field_worker}),
     "finding.explain": frozenset({Role.provider_manager}),
     "finding.decide": frozenset({Role.county_auditor}),
+    # The county audit: random samples of verified visits checked by call-back or re-visit, and
+    # evidence bundles (a provider's only of its own visits).
+    "audit_sample.draw": frozenset({Role.city_admin, Role.county_auditor}),
+    "audit_sample.record": frozenset({Role.city_admin, Role.county_auditor}),
+    "evidence.bundle": frozenset({Role.city_admin, Role.county_auditor, Role.provider_manager}),
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
 
 import msgspec
 from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from piccolo.apps.user.tables import BaseUser
 
 from carepact.accounts.access import Principal, load_principal
@@ -15,6 +17,7 @@ from carepact.accounts.tables import Account, ApiToken, Role, Session
 from carepact.audit.services import SYSTEM, Actor, record
 from carepact.db import atomic
 from carepact.errors import Problem
+from carepact.privacy import digest
 from carepact.settings import get_settings
 
 TOKEN_PREFIX = "cpt_"
@@ -111,41 +114,106 @@ async def principal_from_session(cookie: str) -> Principal | None:
 
 # --- login and its rate limit -------------------------------------------------------------
 
+# Reserve one attempt for the username and the address, unless either is at its limit; both keys
+# in one atomic step, so parallel guesses cannot all pass the check before any of them counts.
+# KEYS: username key, address key. ARGV: username limit, address limit, window in seconds.
+_RESERVE_LUA = """
+local user = tonumber(redis.call('GET', KEYS[1]) or '0')
+local address = tonumber(redis.call('GET', KEYS[2]) or '0')
+if user >= tonumber(ARGV[1]) or address >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], user + 1, 'EX', ARGV[3])
+redis.call('SET', KEYS[2], address + 1, 'EX', ARGV[3])
+return 1
+"""
+# A successful login gives its reserved address attempt back (the address key keeps its expiry).
+_RELEASE_LUA = """
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_memory_lock: asyncio.Lock | None = None
+
 
 class LoginLimiter:
-    """Counts failed logins per username and per client address in a Litestar store
-    (memory in-process, Redis when configured, so several web processes share the count)."""
+    """Counts login attempts per username and per client address in a Litestar store (memory
+    in-process, Redis when configured, so several web processes share the count).
+
+    An attempt is counted before its password is checked, by one atomic check-and-increment
+    (a Lua script on Redis, a lock around the in-process store): twenty guesses sent at once
+    cannot all read "0 failures" and all be tried. A success forgets the username's failures
+    and gives its address attempt back; a failure keeps what it reserved.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     @staticmethod
-    def _keys(username: str, ip: str) -> list[str]:
-        return [f"login-fail:user:{username.lower()}", f"login-fail:ip:{ip}"]
+    def _keys(username: str, ip: str) -> tuple[str, str]:
+        # A digest, not the typed name: what is typed into the username box is sometimes a password.
+        return f"login-fail:user:{_typed_name_digest(username)}", f"login-fail:ip:{ip}"
 
-    async def blocked(self, username: str, ip: str) -> bool:
-        limit = get_settings().login_max_failures
-        for key in self._keys(username, ip):
-            value = await self.store.get(key)
-            # The per-address limit is looser: a township office may share one address.
-            if value is not None and int(value) >= (limit if ":user:" in key else limit * 4):
-                return True
-        return False
+    async def attempt(self, username: str, ip: str) -> bool:
+        """Count this attempt; False (counting nothing) when the username or the address is at its limit."""
+        settings = get_settings()
+        # The per-address limit is looser: a township office may share one address.
+        limits = (settings.login_max_failures, settings.login_max_failures * 4)
+        user_key, address_key = self._keys(username, ip)
+        if isinstance(self.store, RedisStore):
+            reserve = self.store._redis.register_script(_RESERVE_LUA)
+            keys = [self.store._make_key(user_key), self.store._make_key(address_key)]
+            return bool(await reserve(keys=keys, args=[*limits, settings.login_window_seconds]))
+        async with _lock():
+            counts = [int(await self.store.get(key) or 0) for key in (user_key, address_key)]
+            if counts[0] >= limits[0] or counts[1] >= limits[1]:
+                return False
+            for key, count in zip((user_key, address_key), counts, strict=True):
+                await self.store.set(key, str(count + 1), expires_in=settings.login_window_seconds)
+            return True
 
-    async def failed(self, username: str, ip: str) -> None:
-        window = get_settings().login_window_seconds
-        for key in self._keys(username, ip):
-            value = await self.store.get(key)
-            await self.store.set(key, str(int(value or 0) + 1), expires_in=window)
+    async def succeeded(self, username: str, ip: str) -> None:
+        user_key, address_key = self._keys(username, ip)
+        if isinstance(self.store, RedisStore):
+            await self.store.delete(user_key)
+            release = self.store._redis.register_script(_RELEASE_LUA)
+            await release(keys=[self.store._make_key(address_key)])
+            return
+        async with _lock():
+            await self.store.delete(user_key)
+            count = int(await self.store.get(address_key) or 0)
+            if count <= 1:
+                await self.store.delete(address_key)
+            else:
+                await self.store.set(address_key, str(count - 1), expires_in=await self.store.expires_in(address_key))
 
-    async def succeeded(self, username: str) -> None:
-        await self.store.delete(self._keys(username, "")[0])
+    async def failures(self, username: str) -> int:
+        """How many attempts of this username are counted now."""
+        return int(await self.store.get(self._keys(username, "")[0]) or 0)
+
+
+def _lock() -> asyncio.Lock:
+    global _memory_lock
+    if _memory_lock is None:
+        _memory_lock = asyncio.Lock()
+    return _memory_lock
+
+
+def _typed_name_digest(username: str) -> str:
+    return digest(username.strip().lower(), purpose="login-username")
+
+
+async def _login_actor(username: str, ip: str) -> Actor:
+    """Who tried, as the log records it: the account's name when it names one, otherwise a keyed
+    digest of what was typed (people type their password into the username box; the digest still
+    lets repeated attempts with one name be matched, without the log holding the name)."""
+    if await BaseUser.exists().where(BaseUser.username == username):
+        return Actor(id=None, name=username, ip=ip)
+    return Actor(id=None, name=f"unknown:{_typed_name_digest(username)[:16]}", ip=ip)
 
 
 async def login(username: str, password: str, ip: str, limiter: LoginLimiter) -> tuple[str, Principal]:
     """Check the password (BaseUser.login); on success open a session and return its cookie value."""
-    if await limiter.blocked(username, ip):
-        await record(Actor(id=None, name=username[:100], ip=ip), "auth.login_blocked", "user", username[:64])
+    if not await limiter.attempt(username, ip):
+        actor = await _login_actor(username, ip)
+        await record(actor, "auth.login_blocked", "user", actor.name[:64])
         minutes = get_settings().login_window_seconds // 60
         raise Problem(
             429,
@@ -160,11 +228,11 @@ async def login(username: str, password: str, ip: str, limiter: LoginLimiter) ->
         account_id = row["id"] if row else None
     principal = await load_principal(account_id, via="session") if account_id else None
     if principal is None:
-        await limiter.failed(username, ip)
-        # The password is never written anywhere; the username is, so attacks can be traced.
-        await record(Actor(id=None, name=username[:100], ip=ip), "auth.login_failed", "user", username[:64])
+        # The password is never written anywhere; the username only when it names an account.
+        actor = await _login_actor(username, ip)
+        await record(actor, "auth.login_failed", "user", actor.name[:64])
         raise Problem(401, "auth.invalid_credentials", "用户名或密码不正确。")
-    await limiter.succeeded(username)
+    await limiter.succeeded(username, ip)
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=get_settings().session_hours)

@@ -24,3 +24,19 @@ class AuditEvent(Table):
     payload = Text()
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64)
+
+
+class AuditAnchor(Table):
+    """A keyed witness of one row of the chain: ``mac`` = HMAC-SHA256(key from SECRET_KEY, seq:hash).
+
+    Written with every append, in the same transaction. The chain alone proves only that rows
+    agree with each other: someone with write access to the database could rewrite a row and
+    re-hash every row after it, or delete the newest rows, and the chain would still verify.
+    Without SECRET_KEY no valid anchor can be made, so a re-hashed row no longer matches its
+    anchor and a deleted row leaves its anchor behind. (A database role for the web processes
+    may be granted INSERT and SELECT only on this table.)
+    """
+
+    seq = Integer(unique=True)
+    hash = Varchar(length=64)
+    mac = Varchar(length=64)

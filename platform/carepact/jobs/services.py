@@ -8,6 +8,7 @@ and handlers write their outputs idempotently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -24,13 +25,18 @@ from carepact.settings import get_settings
 log = logging.getLogger("carepact.jobs")
 
 MAX_ATTEMPTS = 5
-QUEUED_GRACE = dt.timedelta(seconds=30)  # a queued job not started after this is re-dispatched
 ARQ_FUNCTION = "run_job"
 
 
 def stale_after() -> dt.timedelta:
     """A running job with no heartbeat for this long is dead (CAREPACT_JOB_STALE_SECONDS)."""
     return dt.timedelta(seconds=get_settings().job_stale_seconds)
+
+
+def queued_grace() -> dt.timedelta:
+    """A queued job not started after this is dispatched again (its message lost, or never sent
+    because Redis was down): a third of the stale period, 30 s by default."""
+    return stale_after() / 3
 
 
 def heartbeat_every() -> float:
@@ -151,9 +157,11 @@ async def _pool() -> Any:
         from arq.connections import RedisSettings
 
         settings = get_settings()
-        _arq_pool = await create_pool(
-            RedisSettings.from_dsn(settings.redis_url or ""), default_queue_name=settings.arq_queue
-        )
+        # No connection retries here: a request that submits a job must not wait seconds for a
+        # Redis that is down (arq retries 5 times, a second apart); the job is in the database
+        # and the sweeper dispatches it once Redis is back.
+        redis = dataclasses.replace(RedisSettings.from_dsn(settings.redis_url or ""), conn_retries=0)
+        _arq_pool = await create_pool(redis, default_queue_name=settings.arq_queue)
     return _arq_pool
 
 
@@ -277,7 +285,7 @@ async def sweep() -> int:
     """Re-dispatch jobs left behind: queued but never started, or running with a dead heartbeat."""
     now = _now()
     rows = await Job.select(Job.id, Job.attempts).where(
-        ((Job.status == JobStatus.queued.value) & (Job.created_at < now - QUEUED_GRACE))
+        ((Job.status == JobStatus.queued.value) & (Job.created_at < now - queued_grace()))
         | ((Job.status == JobStatus.running.value) & (Job.heartbeat_at < now - stale_after()))
     )
     for row in rows:

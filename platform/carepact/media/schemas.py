@@ -15,6 +15,7 @@ STATUS_LABELS = {
     PhotoStatus.pending: "处理中",
     PhotoStatus.ready: "可查看",
     PhotoStatus.refused: "已拒收",
+    PhotoStatus.purged: "已过保存期限删除",
 }
 
 

@@ -89,6 +89,8 @@ async def derived_image(principal: Principal, photo_id: uuid.UUID, which: Litera
         raise Problem(409, "photo.not_ready", "照片还在处理中，请稍后再试。", headers={"Retry-After": "2"})
     if row["status"] == PhotoStatus.refused:
         raise Problem(422, row["error_code"] or "photo.refused", row["error_message"] or "这张照片已被拒收。")
+    if row["status"] == PhotoStatus.purged:
+        raise Problem(410, "photo.purged", "照片已超过保存期限，按个人信息保护规定删除。")
     key = row["display_key"] if which == "display" else row["thumb_key"]
     try:
         return await asyncio.to_thread(storage.get, key)

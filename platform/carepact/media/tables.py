@@ -15,6 +15,9 @@ class PhotoStatus(enum.StrEnum):
     pending = "pending"  # stored, waiting for the photo job
     ready = "ready"  # display copy and thumbnail made, EXIF read and stripped
     refused = "refused"  # not an acceptable image; error_code says why
+    # Past the retention period (`carepact purge`): files deleted, EXIF facts cleared; the row stays
+    # so the visit it proved still counts the photo it had.
+    purged = "purged"
 
 
 class Photo(Table):
@@ -50,3 +53,4 @@ class Photo(Table):
     phash_b3 = Integer(null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     processed_at = Timestamptz(null=True, default=None)
+    purged_at = Timestamptz(null=True, default=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, Parameter
@@ -18,6 +17,7 @@ from carepact.registry import csv_import, services
 from carepact.registry.schemas import (
     HouseholdCreate,
     HouseholdDetail,
+    HouseholdFile,
     HouseholdPatch,
     HouseholdSummary,
     ImportRefused,
@@ -126,10 +126,10 @@ class HouseholdController(Controller):
         self,
         request: Request,
         principal: CurrentPrincipal,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[HouseholdFile, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Response[ImportResult | ImportRefused]:
         require(principal, "household.import")
-        content = await data.read()
+        content = await data.data.read()
         if len(content) > MAX_CSV_BYTES:
             raise Problem(413, "import.too_large", "文件超过 10 MB，请分批导入。")
         parsed = csv_import.parse(content)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
+from litestar.datastructures import UploadFile
 from msgspec import UNSET, Meta, UnsetType
 
 from carepact.registry.tables import CareLevel, Gender, OrganisationKind, RegionLevel
@@ -143,6 +145,14 @@ class PersonSensitive(msgspec.Struct, kw_only=True):
 class ImportResult(msgspec.Struct, kw_only=True):
     imported: int
     household_ids: list[int]
+
+
+@dataclass
+class HouseholdFile:
+    """The multipart form of POST /api/households/import (a dataclass: msgspec has no file type, and
+    a bare UploadFile makes Litestar fail on a form that holds no file at all)."""
+
+    data: UploadFile
 
 
 class RowError(msgspec.Struct, kw_only=True):
