@@ -41,7 +41,7 @@ from contracts.agreement.engine import (
 from contracts.agreement.engine import (
     Finding as Found,
 )
-from contracts.agreement.rules import Template
+from contracts.agreement.rules import CLAUSE_KIND_LABELS, Template
 from contracts.agreement.schemas import EvaluateIn, EvaluationOut
 from contracts.agreement.services import templates_by_id
 from contracts.delivery import verified_visit
@@ -323,11 +323,18 @@ async def save(
         async with atomic():
             if is_postgres():
                 await Finding.raw("SELECT pg_advisory_xact_lock({})", _EVALUATION_LOCK)
+            # Only the engine's own findings (of template clause kinds): an auditor's (a contradicted
+            # sampled visit) are not the engine's to update or remove.
             stored = {
                 r["key"]: r
                 for r in await Finding.select(
                     Finding.id, Finding.key, Finding.state, Finding.digest, Finding.explanation_reason
-                ).where(Finding.agreement.is_in(chunk) & (Finding.month >= first_month) & (Finding.month <= last_month))
+                ).where(
+                    Finding.agreement.is_in(chunk)
+                    & (Finding.month >= first_month)
+                    & (Finding.month <= last_month)
+                    & Finding.clause_kind.is_in(list(CLAUSE_KIND_LABELS))
+                )
             }
             new_rows = []
             for agreement_id in chunk:

@@ -4,16 +4,19 @@ episodes, evaluations on demand and a household's compliance calendar."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections import defaultdict
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 
-from carepact.accounts.access import CurrentPrincipal, require
+from carepact.accounts.access import CurrentPrincipal, Principal, may, require
 from carepact.api import Page, PageRequest, Paging, client_ip
 from carepact.audit.services import actor_of
-from carepact.dates import local_today
+from carepact.dates import day_start, local_today
 from carepact.errors import not_found
 from carepact.jobs.routes import job_out
 from carepact.jobs.schemas import JobOut
@@ -36,9 +39,11 @@ from contracts.agreement.schemas import (
     TemplateDetail,
     TemplateSummary,
 )
+from contracts.delivery import local_day
 from contracts.settlement.schemas import Month
 from contracts.settlement.services import first_of
 from contracts.tables import SickKind
+from providers.tables import Review, Visit
 
 TAGS = ["服务协议 agreement"]
 
@@ -179,7 +184,8 @@ class HouseholdCareController(Controller):
         household_id: FromPath[int],
         month: Annotated[Month | None, Parameter(description="月份 YYYY-MM（默认本月）")] = None,
     ) -> CalendarOut:
-        return await calendar(principal, household_id, first_of(month) if month else local_today().replace(day=1))
+        found = await calendar(principal, household_id, first_of(month) if month else local_today().replace(day=1))
+        return await _with_unverified(principal, found)
 
     @post(
         "/sick-episodes",
@@ -195,6 +201,31 @@ class HouseholdCareController(Controller):
             principal, household_id, data, actor_of(principal, client_ip(request))
         )
         return services.episode_out(await services.visible_episode(principal, episode_id))
+
+
+async def _with_unverified(principal: Principal, found: CalendarOut) -> CalendarOut:
+    """The calendar plus, per day, the visits recorded that do not count (so "someone came, not
+    proven" is told apart from "nobody came"), and whether the caller may re-evaluate now."""
+    first, last = found.days[0].date, found.days[-1].date
+    counted = {str(v) for day in found.days for v in day.visit_ids}
+    corrected = Visit.select(Visit.corrects).where(Visit.corrects.is_not_null())
+    rows = (
+        await Visit.select(Visit.id, Visit.checkin_at)
+        .where(
+            (Visit.household == found.household_id)
+            & (Visit.checkin_at >= day_start(first))
+            & (Visit.checkin_at < day_start(last + dt.timedelta(days=1)))
+            & (Visit.review != Review.rejected.value)
+            & Visit.id.not_in(corrected)
+        )
+        .order_by(Visit.checkin_at)
+    )
+    unverified: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
+    for r in rows:
+        if str(r["id"]) not in counted:
+            unverified[local_day(r["checkin_at"])].append(uuid.UUID(str(r["id"])))
+    days = [msgspec.structs.replace(d, unverified_visit_ids=unverified.get(d.date, [])) for d in found.days]
+    return msgspec.structs.replace(found, days=days, can_evaluate=may(principal, "agreement.evaluate"))
 
 
 class SickEpisodeController(Controller):

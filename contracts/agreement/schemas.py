@@ -255,6 +255,9 @@ class CalendarDay(msgspec.Struct, kw_only=True):
     missed: bool
     week_short: bool
     sick: SickKind | None
+    # Visits recorded that day that do not count (awaiting approval, a failed scan, a serious flag):
+    # someone came, but it is not proven, so the day is judged as unvisited.
+    unverified_visit_ids: list[uuid.UUID] = []
 
 
 class CalendarOut(msgspec.Struct, kw_only=True):
@@ -264,3 +267,4 @@ class CalendarOut(msgspec.Struct, kw_only=True):
     agreement: AgreementSummary | None
     days: list[CalendarDay]
     findings: list[FindingSummary]
+    can_evaluate: bool = False  # the caller may re-run the engine for this household now

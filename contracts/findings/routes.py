@@ -10,9 +10,12 @@ from litestar.params import FromPath, JSONBody, Parameter
 from carepact.accounts.access import CurrentPrincipal
 from carepact.api import Page, Paging, client_ip
 from carepact.audit.services import actor_of
+from carepact.catalogue import CATALOGUE
+from contracts.agreement.engine import EVIDENCE_PROBLEMS
 from contracts.agreement.rules import CLAUSE_KIND_LABELS
 from contracts.findings import services
 from contracts.findings.schemas import (
+    AUDIT_KIND_LABELS,
     DECISION_LABELS,
     REASON_LABELS,
     STATE_LABELS,
@@ -34,13 +37,14 @@ class FindingController(Controller):
     @get(
         "/",
         operation_id="listFindings",
-        summary="违约发现列表（可按县区、服务机构、户、条款、状态、月份筛选）",
+        summary="违约发现列表（可按县区、乡镇、服务机构、户、条款、状态、月份筛选）",
     )
     async def list_findings(
         self,
         principal: CurrentPrincipal,
         paging: Paging,
         county_id: Annotated[int | None, Parameter(description="县（区）ID")] = None,
+        township_id: Annotated[int | None, Parameter(description="乡镇（街道）ID")] = None,
         organisation_id: Annotated[int | None, Parameter(description="照料服务机构 ID")] = None,
         household_id: Annotated[int | None, Parameter(description="户 ID")] = None,
         clause_id: Annotated[str | None, Parameter(description="条款编号，如 visits_per_week", max_length=40)] = None,
@@ -51,6 +55,7 @@ class FindingController(Controller):
             principal,
             paging,
             county_id=county_id,
+            township_id=township_id,
             organisation_id=organisation_id,
             household_id=household_id,
             clause_id=clause_id,
@@ -58,13 +63,20 @@ class FindingController(Controller):
             month=first_of(month) if month else None,
         )
 
-    @get("/vocabulary", operation_id="getFindingVocabulary", summary="违约发现的状态、说明原因、审核结论、条款类型")
+    @get(
+        "/vocabulary",
+        operation_id="getFindingVocabulary",
+        summary="违约发现的状态、说明原因、审核结论、条款类型和各条款名称",
+    )
     async def vocabulary(self) -> Vocabulary:
         return Vocabulary(
             states={s.value: label for s, label in STATE_LABELS.items()},
             reasons={r.value: label for r, label in REASON_LABELS.items()},
             decisions=dict(DECISION_LABELS),
-            clause_kinds=dict(CLAUSE_KIND_LABELS),
+            clause_kinds=dict(CLAUSE_KIND_LABELS) | AUDIT_KIND_LABELS,
+            clauses=await services.clause_titles(),
+            evidence_problems=dict(EVIDENCE_PROBLEMS),
+            services={code.value: service.label for code, service in CATALOGUE.items()},
         )
 
     @get("/{finding_id:int}", operation_id="getFinding", summary="违约发现详情：条款、日期、应达与实际、证据、扣减金额")

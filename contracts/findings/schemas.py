@@ -53,6 +53,29 @@ DECISION_STATES: dict[str, FindingState] = {
 DECISION_LABELS = {"accept": "采纳说明（不扣减）", "waive": "属实，免于扣减", "uphold": "属实，扣减"}
 
 
+class AuditClause(msgspec.Struct, frozen=True, kw_only=True):
+    """A rule findings are made under that no agreement template holds: an auditor finds the
+    breach, not the engine (which leaves these findings alone). Shown like a template's clause."""
+
+    kind: str
+    kind_label: str
+    title: str
+    text: str
+
+
+SAMPLE_CONTRADICTED = "sample_contradicted"
+AUDIT_CLAUSES = {
+    SAMPLE_CONTRADICTED: AuditClause(
+        kind="audit_sample",
+        kind_label="抽查核实",
+        title="抽查核实与服务记录不符",
+        text="县（区）民政局从已核验的服务记录中随机抽查，经电话回访或入户复核，服务对象或现场情况与服务记录"
+        "不符的，该次服务不予认可，按一次违约处理。",
+    ),
+}
+AUDIT_KIND_LABELS = {c.kind: c.kind_label for c in AUDIT_CLAUSES.values()}
+
+
 class ExplainIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: ExplanationReason
     text: Annotated[str, Meta(min_length=2, max_length=1000)]
@@ -68,6 +91,7 @@ class FindingSummary(msgspec.Struct, kw_only=True):
     household_id: int
     household_code: str
     village_name: str
+    person_name_masked: str  # the cared-for person, as lists show people outside their case (张*明)
     organisation_id: int | None
     organisation_name: str
     agreement_id: int
@@ -75,11 +99,14 @@ class FindingSummary(msgspec.Struct, kw_only=True):
     clause_id: str
     clause_kind: str
     clause_kind_label: str
+    clause_title: str  # as in the household's agreement, e.g. 上门照料频次
     month: str  # YYYY-MM: the settlement month it belongs to
     period_start: dt.date
     period_end: dt.date
     expected: int | None
     actual: int | None
+    expected_text: str  # what the clause asks, in words: 每周上门不少于 1 天
+    actual_text: str  # what happened, in words: 上门 0 天
     units: int
     summary: str
     state: FindingState
@@ -103,7 +130,6 @@ class EvidenceVisit(msgspec.Struct, kw_only=True):
 
 
 class FindingDetail(FindingSummary, kw_only=True):
-    clause_title: str
     clause_text: str  # as in the household's agreement
     template_version: int
     evidence: dict[str, Any]  # contracts.agreement.engine.Evidence
@@ -129,3 +155,6 @@ class Vocabulary(msgspec.Struct, kw_only=True):
     reasons: dict[str, str]
     decisions: dict[str, str]
     clause_kinds: dict[str, str]
+    clauses: dict[str, str]  # clause id → its title, over every published version (the latest wins)
+    evidence_problems: dict[str, str]  # the codes in a finding's evidence.problems
+    services: dict[str, str]  # the service codes in a finding's evidence (counted, required)

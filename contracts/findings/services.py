@@ -21,6 +21,7 @@ from collections import defaultdict
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import Where
 
 from carepact.accounts.access import Principal, may, require
 from carepact.api import Page, PageRequest
@@ -28,10 +29,13 @@ from carepact.audit.services import Actor, record
 from carepact.catalogue import CATALOGUE, ServiceCode
 from carepact.db import atomic
 from carepact.errors import Problem, forbidden, not_found
+from carepact.privacy import mask_name
 from carepact.registry.tables import CareLevel, Region
 from contracts.agreement.rules import CLAUSE_KIND_LABELS, Template, render, within_cap
 from contracts.agreement.services import templates_by_id
 from contracts.findings.schemas import (
+    AUDIT_CLAUSES,
+    AUDIT_KIND_LABELS,
     DECIDABLE,
     DECISION_STATES,
     REASON_LABELS,
@@ -45,7 +49,7 @@ from contracts.findings.schemas import (
 )
 from contracts.scope import visible_findings
 from contracts.settlement.pricing import DeductionClaim
-from contracts.tables import Contract, Coverage, Finding, FindingState
+from contracts.tables import AgreementTemplate, Contract, Coverage, Finding, FindingState
 from providers.tables import Presence, Visit, VisitPhoto, VisitService
 from providers.visits.schemas import PRESENCE_LABELS
 
@@ -56,6 +60,7 @@ _JOINED = (
     Finding.household._.village._.name,
     Finding.organisation._.name,
     Finding.agreement._.code,
+    Finding.agreement._.person._.name,
     Finding.agreement._.monthly_fee_fen,
     Finding.agreement._.care_level,
     Finding.agreement._.template,
@@ -68,6 +73,7 @@ SUMMARY_COLUMNS = (
     Finding.agreement,
     Finding.clause_id,
     Finding.clause_kind,
+    Finding.period_key,
     Finding.month,
     Finding.period_start,
     Finding.period_end,
@@ -86,30 +92,71 @@ def amount_of(row: dict[str, Any], template: Template) -> int:
     return template.deduction.amount(row["agreement.monthly_fee_fen"], row["units"])
 
 
+def measures(kind: str, period_key: str, expected: int | None, actual: int | None) -> tuple[str, str]:
+    """What the clause asked and what happened, in words, for the engine's numbers of each kind."""
+    match kind:
+        case "visits_per_week":
+            return f"每周上门不少于 {expected} 天", f"上门 {actual} 天"
+        case "longest_gap":
+            return f"两次上门间隔不超过 {expected} 天", f"最长 {actual} 天无人上门"
+        case "ill_at_home" if period_key.endswith(":first"):
+            late = f"登记后 {actual} 小时才上门" if actual is not None else "至今无人上门"
+            return f"登记患病后 {expected} 小时内上门", late
+        case "ill_at_home":
+            return f"患病期间每天上门（{expected} 天）", f"上门 {actual} 天"
+        case "hospitalised":
+            return f"住院期间至少每 {expected} 天陪护一次", f"最长 {actual} 天没有陪护记录"
+        case "services_per_month":
+            return f"服务项目共 {expected} 次", f"完成 {actual} 次"
+        case "visit_evidence":
+            return f"扫码签到，照片不少于 {expected} 张", f"照片 {actual} 张"
+        case "shortest_visit":
+            return f"每次不少于 {expected} 分钟", f"{actual} 分钟"
+        case "audit_sample":
+            return "服务记录与实际相符", "抽查核实与记录不符"
+        case _:
+            return str(expected if expected is not None else "—"), str(actual if actual is not None else "—")
+
+
+def _clause_title(template: Template, clause_id: str) -> str:
+    audit = AUDIT_CLAUSES.get(clause_id)
+    return next((c.title for c in template.clauses if c.id == clause_id), audit.title if audit else clause_id)
+
+
+def clause_kind_label(kind: str) -> str:
+    return CLAUSE_KIND_LABELS.get(kind) or AUDIT_KIND_LABELS.get(kind, kind)
+
+
 def _summary(row: dict[str, Any], templates: dict[int, Template]) -> dict[str, Any]:
     state = FindingState(row["state"])
+    template = templates[row["agreement.template"]]
+    expected_text, actual_text = measures(row["clause_kind"], row["period_key"], row["expected"], row["actual"])
     return {
         "id": row["id"],
         "household_id": row["household"],
         "household_code": row["household.code"],
         "village_name": row["household.village.name"],
+        "person_name_masked": mask_name(row["agreement.person.name"] or ""),
         "organisation_id": row["organisation"],
         "organisation_name": row["organisation.name"] or "",
         "agreement_id": row["agreement"],
         "agreement_code": row["agreement.code"],
         "clause_id": row["clause_id"],
         "clause_kind": row["clause_kind"],
-        "clause_kind_label": CLAUSE_KIND_LABELS.get(row["clause_kind"], row["clause_kind"]),
+        "clause_kind_label": clause_kind_label(row["clause_kind"]),
+        "clause_title": _clause_title(template, row["clause_id"]),
         "month": f"{row['month']:%Y-%m}",
         "period_start": row["period_start"],
         "period_end": row["period_end"],
         "expected": row["expected"],
         "actual": row["actual"],
+        "expected_text": expected_text,
+        "actual_text": actual_text,
         "units": row["units"],
         "summary": row["summary"],
         "state": state,
         "state_label": STATE_LABELS[state],
-        "amount_fen": amount_of(row, templates[row["agreement.template"]]),
+        "amount_fen": amount_of(row, template),
         "found_at": row["found_at"],
         "changed_at": row["changed_at"],
     }
@@ -120,11 +167,25 @@ async def summaries(rows: list[dict[str, Any]]) -> list[FindingSummary]:
     return [FindingSummary(**_summary(r, templates)) for r in rows]
 
 
+async def clause_titles() -> dict[str, str]:
+    """Every clause id of the published versions with its title, the latest version's wording."""
+    rows = await AgreementTemplate.select(AgreementTemplate.id).order_by(AgreementTemplate.version)
+    templates = await templates_by_id({r["id"] for r in rows})
+    titles = {c.id: c.title for r in rows for c in templates[r["id"]].clauses}
+    return titles | {clause_id: c.title for clause_id, c in AUDIT_CLAUSES.items()}
+
+
+async def _within(region_id: int) -> Where:
+    region = await Region.select(Region.path).where(Region.id == region_id).first()
+    return Finding.household._.village._.path.like(f"{region['path'] if region else '-'}%")
+
+
 async def list_findings(
     principal: Principal,
     paging: PageRequest,
     *,
     county_id: int | None = None,
+    township_id: int | None = None,
     organisation_id: int | None = None,
     household_id: int | None = None,
     clause_id: str | None = None,
@@ -132,9 +193,9 @@ async def list_findings(
     month: dt.date | None = None,
 ) -> Page[FindingSummary]:
     where = visible_findings(principal)
-    if county_id is not None:
-        region = await Region.select(Region.path).where(Region.id == county_id).first()
-        where &= Finding.household._.village._.path.like(f"{region['path'] if region else '-'}%")
+    for region_id in (county_id, township_id):
+        if region_id is not None:
+            where &= await _within(region_id)
     if organisation_id is not None:
         where &= Finding.organisation == organisation_id
     if household_id is not None:
@@ -235,8 +296,9 @@ async def get_finding(principal: Principal, finding_id: int) -> FindingDetail:
     fee = row["agreement.monthly_fee_fen"]
     return FindingDetail(
         **_summary(row, templates),
-        clause_title=clause.title if clause else row["clause_id"],
-        clause_text=render(clause.text, template.values(level) | clause.values(level)) if clause else "",
+        clause_text=render(clause.text, template.values(level) | clause.values(level))
+        if clause
+        else getattr(AUDIT_CLAUSES.get(row["clause_id"]), "text", ""),
         template_version=row["agreement.template.version"],
         evidence=evidence,
         visits=await _evidence_visits(evidence.get("visits", [])),
@@ -390,7 +452,7 @@ async def deductions(contract_id: int, month: dt.date) -> list[DeductionClaim]:
             capped = (
                 f"（按标准应扣 {full / 100:.2f} 元，本户当月扣减已达上限 {cap / 100:.2f} 元）" if applied < full else ""
             )
-            clause = next((c.title for c in template.clauses if c.id == r["clause_id"]), r["clause_id"])
+            clause = _clause_title(template, r["clause_id"])
             claims.append(
                 DeductionClaim(
                     source=DEDUCTION_SOURCE,
