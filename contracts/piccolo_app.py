@@ -4,15 +4,18 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
+from contracts.oversight.tables import OversightFigure, OversightMonth
 from contracts.tables import (
     Agreement,
     AgreementTemplate,
     Amendment,
+    AuditSample,
     Contract,
     ContractDocument,
     Coverage,
     Deduction,
     Finding,
+    SampledVisit,
     SickEpisode,
     Statement,
     StatementLine,
@@ -33,6 +36,10 @@ APP_CONFIG = AppConfig(
         Agreement,
         SickEpisode,
         Finding,
+        AuditSample,
+        SampledVisit,
+        OversightMonth,
+        OversightFigure,
     ],
     migration_dependencies=["carepact.piccolo_app"],
     commands=[],

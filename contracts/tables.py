@@ -297,3 +297,57 @@ class Finding(Table):
     decided_by = ForeignKey(Account, null=True, default=None)
     decided_by_name = Varchar(length=64, default="")
     decided_at = Timestamptz(null=True, default=None)
+
+
+# --- the county audit: random samples of verified visits --------------------------------------------
+
+
+class SampleOutcome(enum.StrEnum):
+    confirmed = "confirmed"  # 核实属实: the person (or the re-visit) confirms the visit
+    unconfirmed = "unconfirmed"  # 无法核实: nobody answered, the person could not say
+    contradicted = "contradicted"  # 与记录不符: becomes a finding against the provider
+
+
+class CheckMethod(enum.StrEnum):
+    phone_callback = "phone_callback"  # 电话回访
+    revisit = "revisit"  # 入户复核
+
+
+class AuditSample(Table):
+    """A random draw of verified visits per provider in a region and period, for call-backs or
+    re-visits. Reproducible: ``seed`` and ``population`` (the exact query, the ordering, the
+    population's size and a digest of its ordered visit ids per provider) are kept, and drawing
+    again with them yields the same visits. Never edited: a new draw is a new sample."""
+
+    region = ForeignKey(Region, index=True)
+    first_day = Date()
+    last_day = Date()
+    per_provider = Integer()
+    seed = Varchar(length=64)
+    population = Text()  # JSON, see contracts.sampling.services.Population
+    population_size = Integer()
+    drawn_count = Integer()
+    note = Varchar(length=300, default="")
+    drawn_by = ForeignKey(Account, null=True, default=None)
+    drawn_by_name = Varchar(length=64)
+    drawn_at = Timestamptz(default=TimestamptzNow())
+
+
+class SampledVisit(Table):
+    """One visit of a sample and what the auditor found when checking it. ``key`` ("sample:visit")
+    keeps a visit once per sample; ``visit`` is the providers' visit id (no foreign key across apps)."""
+
+    key = Varchar(length=60, unique=True)
+    sample = ForeignKey(AuditSample, index=True)
+    position = Integer()  # the order of the draw: by provider, then by draw number
+    draw_number = Varchar(length=64)  # SHA-256 of "seed:visit id": the smallest are drawn
+    visit = UUID(index=True)
+    organisation = ForeignKey(Organisation, index=True)
+    household = ForeignKey(Household, index=True)
+    outcome = Varchar(length=16, default="", index=True)  # "" until checked, else SampleOutcome
+    method = Varchar(length=16, default="")  # CheckMethod
+    note = Varchar(length=1000, default="")
+    recorded_by = ForeignKey(Account, null=True, default=None)
+    recorded_by_name = Varchar(length=64, default="")
+    recorded_at = Timestamptz(null=True, default=None)
+    finding = ForeignKey(Finding, null=True, default=None)  # the finding a contradicted visit became

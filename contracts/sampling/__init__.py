@@ -1,0 +1,1 @@
+"""Audit samples: reproducible random draws of verified visits, checked by call-back or re-visit."""
