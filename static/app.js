@@ -4,6 +4,7 @@ import { api, setCsrfToken, whenSessionEnds } from "./api.js";
 import { fill, h } from "./dom.js";
 import { forgetToday } from "./fieldwork.js";
 import { setOutboxAccount, watchOutbox } from "./outbox.js";
+import { householdAgreementPage } from "./pages/agreement.js";
 import { budgetPage } from "./pages/budget.js";
 import { cardPrintPage } from "./pages/card-print.js";
 import { handoverPage, wardRoundPage } from "./pages/care-home.js";
@@ -12,13 +13,17 @@ import { contractCoveragePage } from "./pages/contract-coverage.js";
 import { contractListPage } from "./pages/contract-list.js";
 import { contractPage } from "./pages/contract.js";
 import { coveragePage } from "./pages/coverage.js";
+import { findingPage } from "./pages/finding.js";
+import { findingListPage } from "./pages/findings.js";
 import { homePage } from "./pages/home.js";
 import { householdListPage } from "./pages/household-list.js";
 import { householdPage } from "./pages/household.js";
 import { importPage } from "./pages/import.js";
 import { loginPage } from "./pages/login.js";
 import { outboxPage } from "./pages/outbox.js";
+import { oversightPage, scorecardListPage, scorecardPage } from "./pages/oversight.js";
 import { residentPage, residentScanPage } from "./pages/resident.js";
+import { samplePage, samplingPage } from "./pages/sampling.js";
 import { staffPage } from "./pages/staff.js";
 import { statementListPage } from "./pages/statement-list.js";
 import { statementPage } from "./pages/statement.js";
@@ -36,6 +41,9 @@ const ROUTES = [
   { pattern: /^\/$/, page: homePage },
   { pattern: /^\/households$/, page: householdListPage },
   { pattern: /^\/households\/(\d+)$/, page: householdPage },
+  { pattern: /^\/households\/(\d+)\/agreement$/, page: householdAgreementPage },
+  { pattern: /^\/findings$/, page: findingListPage },
+  { pattern: /^\/findings\/(\d+)$/, page: findingPage },
   { pattern: /^\/import$/, page: importPage },
   { pattern: /^\/checkin$/, page: checkinPage },
   { pattern: new RegExp(`^/visit/${UUID}$`), page: visitPage },
@@ -51,7 +59,12 @@ const ROUTES = [
   { pattern: /^\/statements$/, page: statementListPage },
   { pattern: /^\/statements\/(\d+)$/, page: statementPage },
   { pattern: /^\/budget$/, page: budgetPage },
+  { pattern: /^\/oversight$/, page: oversightPage },
+  { pattern: /^\/scorecards$/, page: scorecardListPage },
+  { pattern: /^\/scorecards\/(\d+)$/, page: scorecardPage },
   { pattern: /^\/coverage$/, page: coveragePage },
+  { pattern: /^\/sampling$/, page: samplingPage },
+  { pattern: /^\/sampling\/(\d+)$/, page: samplePage },
   { pattern: /^\/residents\/scan$/, page: residentScanPage },
   { pattern: new RegExp(`^/residents/(\\d+)(?:/incidents/${UUID})?$`), page: residentPage },
   { pattern: /^\/wards\/round$/, page: wardRoundPage },

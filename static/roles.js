@@ -85,3 +85,49 @@ export function careHomeActions(account) {
 export function seesNotifications(account) {
   return isBureau(account);
 }
+
+/** Findings of the standard agreement: the bureaus in their region, a provider those against it (to explain). */
+export function seesFindings(account) {
+  return isBureau(account) || managesProvider(account);
+}
+
+/** Home tiles of the standard agreement's enforcement: [address, title, hint]. */
+export function agreementTiles(account) {
+  if (isBureau(account)) return [["#/findings", "违约发现", "按服务协议核查出的未履约情况：证据、机构说明和审核"]];
+  if (managesProvider(account)) return [["#/findings", "违约发现", "本机构被核查出的未履约情况，逐条说明原因"]];
+  return [];
+}
+
+/** The county audit (dashboard, scorecards, monthly report): the bureaus, each in its own region. */
+export function auditsProviders(account) {
+  return isBureau(account);
+}
+
+/** Home tiles of the county audit: [address, title, hint]; a provider's manager sees its own scorecard. */
+export function oversightTiles(account) {
+  if (auditsProviders(account)) {
+    return [
+      ["#/oversight", "审核看板", "覆盖率、电子核验率、按时率、违约发现和趋势，一目了然"],
+      ["#/scorecards", "服务机构评分", "各服务机构的得分排名，以及拉低得分的指标"],
+    ];
+  }
+  if (managesProvider(account) && account.organisation_id) {
+    return [[`#/scorecards/${account.organisation_id}`, "本机构评分卡", "本机构逐月的覆盖率、核验率、按时率和得分"]];
+  }
+  return [];
+}
+
+/** Audit samples (call-backs and re-visits of verified visits): the city and the county bureaus. */
+export function drawsSamples(account) {
+  return account.role === "city_admin" || account.role === "county_auditor";
+}
+
+/** Home tiles of the audit samples: [address, title, hint]. */
+export function samplingTiles(account) {
+  return drawsSamples(account) ? [["#/sampling", "抽查回访", "随机抽取已核验的服务记录，电话回访或入户复核，记录核实结果"]] : [];
+}
+
+/** Evidence bundles (one ZIP of visits, photos, findings, agreements): the city and county bureaus, a provider of its own visits. */
+export function makesEvidenceBundles(account) {
+  return drawsSamples(account) || managesProvider(account);
+}

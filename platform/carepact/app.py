@@ -26,7 +26,7 @@ from carepact.accounts.routes import AuthController
 from carepact.api import provide_page
 from carepact.audit.routes import AuditController
 from carepact.cards.routes import CardController, open_card
-from carepact.errors import EXCEPTION_HANDLERS
+from carepact.errors import EXCEPTION_HANDLERS, document_errors
 from carepact.jobs import services as jobs
 from carepact.jobs.routes import JobController
 from carepact.media.routes import PhotoController
@@ -42,8 +42,11 @@ from contracts.agreement.routes import (
 )
 from contracts.budget.routes import BudgetController
 from contracts.coverage.routes import CoverageController
+from contracts.evidence.routes import EvidenceBundleController
 from contracts.findings.routes import FindingController
+from contracts.oversight.routes import OversightController
 from contracts.procurement.routes import ContractController
+from contracts.sampling.routes import SampleController
 from contracts.settlement.routes import ContractStatementController, StatementController
 from providers.residents.routes import FacilityController, ResidentCareController, ResidentController
 from providers.staff.routes import AssignmentController, StaffController
@@ -171,6 +174,9 @@ def create_app() -> Litestar:
             SickEpisodeController,
             EvaluationController,
             FindingController,
+            OversightController,
+            SampleController,
+            EvidenceBundleController,
         ],
         dependencies={"principal": Provide(provide_principal), "paging": Provide(provide_page, sync_to_thread=False)},
     )
@@ -183,7 +189,7 @@ def create_app() -> Litestar:
         opt={"exclude_from_auth": True},
         after_request=_add_security_headers,  # type: ignore[arg-type]
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, static],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         on_startup=[db.start, _check_migrated, _start_jobs],
@@ -209,3 +215,5 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    document_errors(app)
+    return app

@@ -4,8 +4,10 @@
 
 import { api } from "../api.js";
 import { facts, fill, formatDate, formatDateTime, h, notice, shanghaiIsoDate } from "../dom.js";
+import { bundleSection } from "../evidence-bundle.js";
 import { disclosure, labelled, problems } from "../forms.js";
 import { count, moneyGauges, parseYuan, share, yuan, yuanInput } from "../money.js";
+import { makesEvidenceBundles } from "../roles.js";
 import { dataTable } from "../tables.js";
 import { periodText, statusBadge } from "./contract-list.js";
 import { statementRows } from "./statement-list.js";
@@ -144,6 +146,7 @@ async function render(root, contract, context, { refused = null, asked = "", don
       h("h2", { id: "contract-documents" }, "合同文件"),
       documentsBox,
     ),
+    makesEvidenceBundles(context.account) && bundleSection({ subject: "contract", id: contract.id, name: `合同 ${contract.code}` }),
   );
 
   fill(documentsBox, documentList(contract));

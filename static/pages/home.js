@@ -4,13 +4,16 @@ import { api } from "../api.js";
 import { fill, h, notice } from "../dom.js";
 import { notificationPanel } from "../notifications.js";
 import {
+  agreementTiles,
   careHomeActions,
   caresForHouseholds,
   householdListTitle,
   isBureau,
   isFieldWorker,
   managesProvider,
+  oversightTiles,
   programmeTiles,
+  samplingTiles,
   seesHouseholds,
   seesNotifications,
   worksInCareHome,
@@ -51,6 +54,10 @@ export async function homePage(root, context) {
     tiles.push(tile("#/households", householdListTitle(account), "当前分配给您的分散供养户", count));
   }
   for (const [href, title, hint] of programmeTiles(account)) tiles.push(tile(href, title, hint));
+  for (const [href, title, hint] of oversightTiles(account)) tiles.push(tile(href, title, hint));
+  for (const [href, title, hint] of samplingTiles(account)) tiles.push(tile(href, title, hint));
+  const findingCount = h("span", { class: "tile-count" });
+  for (const [href, title, hint] of agreementTiles(account)) tiles.push(tile(href, title, hint, findingCount));
 
   fill(
     root,
@@ -81,6 +88,16 @@ export async function homePage(root, context) {
     } catch {
       count.textContent = "";
     }
+  }
+  if (agreementTiles(account).length > 0) {
+    // What waits on this reader: the provider explains open findings, the county decides explained ones.
+    const waiting = managesProvider(account) ? ["open", "待说明"] : ["explained", "待审核"];
+    api
+      .get(`/api/findings?state=${waiting[0]}&page_size=1`)
+      .then((page) => {
+        findingCount.textContent = page.total > 0 ? `${page.total} 条${waiting[1]}` : `暂无${waiting[1]}`;
+      })
+      .catch(() => {});
   }
   if (managesProvider(account)) {
     try {

@@ -4,7 +4,8 @@
 
 import { api } from "../api.js";
 import { facts, fill, formatCoordinate, formatDate, formatDateTime, h, notice, shanghaiIsoDate } from "../dom.js";
-import { issuesCards, managesProvider, seesHouseholds, seesVisits } from "../roles.js";
+import { bundleSection } from "../evidence-bundle.js";
+import { issuesCards, makesEvidenceBundles, managesProvider, seesHouseholds, seesVisits } from "../roles.js";
 
 export async function householdPage(root, { account, match, setTitle }) {
   const householdId = match[1];
@@ -70,8 +71,10 @@ function render(root, household, page, saved = "") {
         : h("ul", { class: "assignments" }, household.assignments.map(assignmentRow)),
       managesProvider(account) && reassignForm(root, household, page),
       seesVisits(account) && h("a", { class: "link", href: `#/visits?household=${household.id}` }, "查看本户的服务记录"),
+      h("p", { class: "household-agreement-link" }, h("a", { class: "link", href: `#/households/${household.id}/agreement` }, "服务协议与履约日历")),
     ),
     issuesCards(account) && cardSection(household),
+    makesEvidenceBundles(account) && bundleSection({ subject: "household", id: household.id, name: `户 ${household.code}` }),
   );
 }
 
@@ -251,7 +254,7 @@ function reassignForm(root, household, page) {
     { class: "form reassign-form", novalidate: true, on: { submit: reassign } },
     h("h3", {}, "改派社工"),
     h("label", { class: "field" }, h("span", { class: "field-label" }, "新的负责社工"), worker),
-    h("label", { class: "field" }, h("span", { class: "field-label" }, "开始日期"), startsOn),
+    h("label", { class: "field" }, h("span", { class: "field-label" }, "开始负责日期"), startsOn),
     message,
     submit,
   );

@@ -1,0 +1,1 @@
+"""The county audit: dashboard figures, provider scorecards and the monthly county report."""
