@@ -31,6 +31,8 @@ import pytest  # noqa: E402
 
 from tests.support import TEST_HOUSEHOLDS, TEST_RESIDENTS  # noqa: E402
 
+TEST_HISTORY_MONTHS = 3  # of visits, illnesses and findings in the world (a city builds the year)
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ["DATABASE_URL"]
@@ -53,6 +55,7 @@ async def world() -> AsyncIterator[object]:
     from carepact.demo.build import build_demo
     from contracts.agreement.demo import build_agreements
     from contracts.demo import build_programme
+    from contracts.demo_year import build_year, history_window
     from providers.residents.demo import build_resident_care
 
     await _reset_database()
@@ -61,7 +64,9 @@ async def world() -> AsyncIterator[object]:
     summary = await build_demo(households=TEST_HOUSEHOLDS, residents=TEST_RESIDENTS)
     await build_programme()  # the purchased-service contracts on top of the city
     await build_resident_care(days=7, paying_contracts=await paying_contracts())  # the hospital's last week
-    await build_agreements()  # every household's agreement; five weeks of visits for a pilot in 渭滨区
+    start, end = history_window(months=TEST_HISTORY_MONTHS)
+    await build_agreements(history_from=start)  # every household's; five weeks of visits for a pilot in 渭滨区
+    await build_year(start=start, end=end)  # the others' visits (two providers worse), illnesses, findings
     yield summary
     await db.stop()
 

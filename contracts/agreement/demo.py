@@ -3,10 +3,11 @@ household, and five weeks of care for a pilot of households in 渭滨区 so the 
 to judge.
 
 Every household's agreement is signed by its township office with the provider its worker belongs
-to as caregiver. Outside the pilot, agreements start on the day the demo is built: the demo city
-has no visit history, and an agreement running for months without visits would only show that.
-The pilot (six households of the demo worker ``weibin_worker``) starts five weeks back, with
-visits written as the visit API would have left them (door-card scan, photos, services, checkout):
+to as caregiver. Outside the pilot, agreements start where the demo's visit history starts
+(``history_from``, see contracts.demo_year), or on the day the demo is built when it has none: an
+agreement running for months without visits would only show that. The pilot (six households of
+the demo worker ``weibin_worker``) starts five weeks back, with visits written as the visit API
+would have left them (door-card scan, photos, services, checkout):
 
 - one whose caregiver skipped a whole week (the week before last);
 - one reported ill at home three days ago that nobody has visited since;
@@ -20,30 +21,37 @@ Bulk inserts in one transaction: a few hundred rows and small photos, built in a
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 import uuid
 from typing import Any
 
 import msgspec
-from PIL import Image, ImageDraw
 
 from carepact.accounts.tables import Account, Assignment
 from carepact.audit.services import SYSTEM, record
 from carepact.cards.tables import Card, CardSubject
-from carepact.catalogue import ServiceCode
 from carepact.dates import SHANGHAI, local_today
 from carepact.db import atomic, insert_many
-from carepact.media import storage
-from carepact.media.pipeline import process
 from carepact.media.services import display_key, original_key, thumb_key
-from carepact.media.tables import Photo, PhotoStatus
+from carepact.media.tables import Photo
 from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Person
 from contracts.agreement.evaluation import RunResult, Scope, evaluate_scope
 from contracts.agreement.rules import bundled_source, load_template
 from contracts.agreement.services import publish_template
 from contracts.tables import Agreement, AgreementTemplate, CaregiverKind, EpisodeEnd, SickEpisode, SickKind
-from providers.tables import ManualReason, Presence, Review, Visit, VisitFlag, VisitPhoto, VisitService, VisitStatus
+from providers.tables import ManualReason, Presence, Review, Visit, VisitFlag, VisitPhoto, VisitService
+from providers.visits.demo import (
+    arrival_flags,
+    flag_rows,
+    photo_row,
+    picture,
+    scheduled,
+    services_for,
+    store_picture,
+    visit_row,
+)
+from providers.visits.flags import checkout_flags
+from providers.visits.policy import DEFAULT_POLICY
 
 PILOT_WORKER = "weibin_worker"
 PILOT_MANAGER = "renhe_manager"
@@ -65,8 +73,9 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
-async def build_agreements(today: dt.date | None = None) -> AgreementDemoSummary:
-    """Publish version 1, sign every household's agreement, write the pilot; once (idempotent)."""
+async def build_agreements(today: dt.date | None = None, history_from: dt.date | None = None) -> AgreementDemoSummary:
+    """Publish version 1, sign every household's agreement (from ``history_from``, or today), write
+    the pilot; once (idempotent)."""
     if await AgreementTemplate.exists():
         return AgreementDemoSummary(
             created=False,
@@ -80,6 +89,7 @@ async def build_agreements(today: dt.date | None = None) -> AgreementDemoSummary
     today = today or local_today()
     this_monday = today - dt.timedelta(days=today.weekday())
     pilot_start = this_monday - dt.timedelta(weeks=PILOT_WEEKS)
+    others_start = history_from or today
     template = load_template(bundled_source(1))
     async with atomic():
         version = await publish_template(None, bundled_source(1), "首版：按 DOMAIN 默认值", SYSTEM)
@@ -106,9 +116,9 @@ async def build_agreements(today: dt.date | None = None) -> AgreementDemoSummary
                     "caregiver_phone": h["provider_phone"],
                     "care_level": level.value,
                     "monthly_fee_fen": template.fees.of(level),
-                    "starts_on": pilot_start if h["id"] in pilot_ids else today,
+                    "starts_on": pilot_start if h["id"] in pilot_ids else others_start,
                     "ends_on": None,
-                    "signed_on": (pilot_start if h["id"] in pilot_ids else today) - dt.timedelta(days=3),
+                    "signed_on": (pilot_start if h["id"] in pilot_ids else others_start) - dt.timedelta(days=3),
                     "signed_by": None,
                     "signed_by_name": "系统（演示数据）",
                     "superseded_by": None,
@@ -121,7 +131,7 @@ async def build_agreements(today: dt.date | None = None) -> AgreementDemoSummary
             "agreement.sign_batch",
             "agreement_template",
             version,
-            detail={"agreements": len(rows), "pilot": [h["code"] for h in pilots], "starts_on": today},
+            detail={"agreements": len(rows), "pilot": [h["code"] for h in pilots], "starts_on": others_start},
         )
         visits, episodes = await _pilot(pilots, pilot_start, today, worker, await _account(PILOT_MANAGER))
     result = RunResult(since=pilot_start, until=today, as_of=dt.datetime.now(dt.UTC))
@@ -197,38 +207,6 @@ async def _households(today: dt.date) -> list[dict[str, Any]]:
     return found
 
 
-def _schedule(level: str, day: dt.date) -> bool:
-    """The days a compliant caregiver comes: weekly (Tuesday), Mon/Wed/Fri, or every day."""
-    if level == CareLevel.unable:
-        return True
-    if level == CareLevel.partly_unable:
-        return day.weekday() in (0, 2, 4)
-    return day.weekday() == 1
-
-
-def _services(level: str, k: int) -> list[str]:
-    services = [ServiceCode.personal_care.value]
-    cleaning, comfort = {"able": (1, 2), "partly_unable": (3, 4), "unable": (7, 10)}[level]
-    if k % cleaning == 0:
-        services.append(ServiceCode.cleaning.value)
-    if k % comfort == comfort - 1:
-        services.append(ServiceCode.psychological_comfort.value)
-    return services
-
-
-def _picture(rng: random.Random) -> bytes:
-    image = Image.new("RGB", (240, 180), tuple(rng.randrange(60, 200) for _ in range(3)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x, y = rng.randrange(0, 200), rng.randrange(0, 140)
-        box = (x, y, x + rng.randrange(20, 90), y + rng.randrange(20, 70))
-        colour = tuple(rng.randrange(0, 256) for _ in range(3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
-
-
 async def _pilot(
     pilots: list[dict[str, Any]], start: dt.date, today: dt.date, worker: dict[str, Any], manager: dict[str, Any]
 ) -> tuple[int, int]:
@@ -302,7 +280,7 @@ async def _pilot(
                             "services": ["hospital_accompaniment"],
                         }
                     )
-            elif was_ill or _schedule(h["care_level"], day):
+            elif was_ill or scheduled(h["care_level"], day):
                 minutes = 18 if h is short and k == 3 else rng.randrange(40, 75)
                 how = "manual" if h is manual and k == 2 else "qr"
                 planned.append(
@@ -311,7 +289,7 @@ async def _pilot(
                         "at": moment,
                         "minutes": minutes,
                         "how": how,
-                        "services": _services(h["care_level"], k),
+                        "services": services_for(h["care_level"], k),
                     }
                 )
                 k += 1
@@ -344,135 +322,64 @@ async def _write_visits(
         visit_id = uuid.UUID(int=rng.getrandbits(128), version=4)
         manual = p["how"] in ("manual", "hospital")
         reason = (
-            ManualReason.person_hospitalised.value
+            ManualReason.person_hospitalised
             if p["how"] == "hospital"
-            else ManualReason.card_damaged.value
+            else ManualReason.card_damaged
             if manual
-            else ""
+            else None
         )
+        position = None if p["how"] == "hospital" else (h["latitude"], h["longitude"], 12.0)
         ended = at + dt.timedelta(minutes=minutes)
+        received = dt.timedelta(seconds=3)
         rows.append(
-            {
-                "id": visit_id,
-                "household": h["id"],
-                "worker": worker["id"],
-                "organisation": worker["organisation"],
-                "status": VisitStatus.completed.value,
-                "presence": (Presence.manual if manual else Presence.qr).value,
-                "manual_reason": reason,
-                "manual_note": "在医院陪护" if p["how"] == "hospital" else "",
-                "card_version": None if manual else 1,
-                "checkin_at": at,
-                "checkin_device_at": at,
-                "checkin_received_at": at + dt.timedelta(seconds=3),
-                "checkout_at": ended,
-                "checkout_device_at": ended,
-                "checkout_received_at": ended + dt.timedelta(seconds=3),
-                "clock_skew_seconds": 0,
-                "duration_minutes": minutes,
-                "checkin_latitude": None if p["how"] == "hospital" else h["latitude"],
-                "checkin_longitude": None if p["how"] == "hospital" else h["longitude"],
-                "checkin_accuracy_m": None if p["how"] == "hospital" else 12.0,
-                "checkin_distance_m": None if p["how"] == "hospital" else 0,
-                "checkout_latitude": None,
-                "checkout_longitude": None,
-                "notes": "陪护、协助进餐" if p["how"] == "hospital" else "打扫卫生，测量血压，聊天",
-                "review": (Review.approved if manual else Review.not_required).value,
-                "reviewed_by": manager["id"] if manual else None,
-                "reviewed_at": ended + dt.timedelta(hours=2) if manual else None,
-                "review_comment": "已电话核实" if manual else "",
-                "corrects": None,
-                "checkin_digest": "demo",
-                "checkout_digest": "demo",
-                "created_at": at,
-            }
+            visit_row(
+                visit_id=visit_id,
+                household=h["id"],
+                worker=worker["id"],
+                organisation=worker["organisation"],
+                checkin=at,
+                checkin_received=at + received,
+                checkout=ended,
+                checkout_received=ended + received,
+                minutes=minutes,
+                presence=(Presence.manual if manual else Presence.qr).value,
+                position=position,
+                distance=None if position is None else 0,
+                notes="陪护、协助进餐" if p["how"] == "hospital" else "打扫卫生，测量血压，聊天",
+                manual_reason=reason.value if reason else "",
+                manual_note="在医院陪护" if p["how"] == "hospital" else "",
+                review=(Review.approved if manual else Review.not_required).value,
+                reviewed_by=manager["id"] if manual else None,
+                reviewed_at=ended + dt.timedelta(hours=2) if manual else None,
+                review_comment="已电话核实" if manual else "",
+                digest="demo",
+            )
         )
         services += [{"visit": visit_id, "service": s} for s in p["services"]]
         photo_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-        picture = _picture(rng)
-        processed = process(picture, "image/jpeg", "photo.jpg")
-        storage.put(original_key(photo_id, at), picture)
-        storage.put(display_key(photo_id), processed.display_jpeg)
-        storage.put(thumb_key(photo_id), processed.thumb_jpeg)
+        stored = store_picture(picture(rng), original_key(photo_id, at), display_key(photo_id), thumb_key(photo_id))
         taken = at + dt.timedelta(minutes=min(10, minutes // 2))
         photos.append(
-            {
-                "id": photo_id,
-                "household": h["id"],
-                "organisation": worker["organisation"],
-                "uploaded_by": worker["id"],
-                "status": PhotoStatus.ready.value,
-                "error_code": "",
-                "error_message": "",
-                "filename": "photo.jpg",
-                "declared_type": "image/jpeg",
-                "size_bytes": len(picture),
-                "sha256": processed.sha256,
-                "original_key": original_key(photo_id, at),
-                "display_key": display_key(photo_id),
-                "thumb_key": thumb_key(photo_id),
-                "format": processed.format,
-                "width": processed.width,
-                "height": processed.height,
-                "captured_at": taken,
-                "exif_latitude": None,
-                "exif_longitude": None,
-                "phash": processed.phash,
-                "phash_b0": processed.phash_bands[0],
-                "phash_b1": processed.phash_bands[1],
-                "phash_b2": processed.phash_bands[2],
-                "phash_b3": processed.phash_bands[3],
-                "created_at": taken,
-                "processed_at": taken + dt.timedelta(seconds=5),
-            }
+            photo_row(
+                photo_id=photo_id,
+                household=h["id"],
+                organisation=worker["organisation"],
+                uploaded_by=worker["id"],
+                taken=taken,
+                processed=taken + dt.timedelta(seconds=5),
+                stored=stored,
+            )
         )
         links.append({"visit": visit_id, "photo": photo_id, "stage": "checkout"})
-        if manual:
-            flags.append(
-                _flag(
-                    visit_id,
-                    "manual_entry",
-                    "warning",
-                    "手工录入：未扫描门牌卡，需机构负责人审核",
-                    "checkin",
-                    at,
-                    reason=reason,
-                )
-            )
-        if p["how"] == "hospital":
-            flags.append(_flag(visit_id, "no_location", "info", "签到时未获取到手机定位", "checkin", at))
-        if minutes < 30:
-            flags.append(
-                _flag(
-                    visit_id,
-                    "short_visit",
-                    "warning",
-                    f"服务时长 {minutes} 分钟，少于协议要求的 30 分钟",
-                    "checkout",
-                    ended,
-                    minutes=minutes,
-                    limit_minutes=30,
-                )
-            )
+        flags += flag_rows(visit_id, arrival_flags(reason, (h["latitude"], h["longitude"]), position, at), at)
+        flags += flag_rows(
+            visit_id, checkout_flags(policy=DEFAULT_POLICY, duration_minutes=minutes, photo_count=1), ended
+        )
     await insert_many(Visit, rows)
     await insert_many(VisitService, services)
     await insert_many(Photo, photos)
     await insert_many(VisitPhoto, links)
     await insert_many(VisitFlag, flags)
-
-
-def _flag(
-    visit_id: uuid.UUID, code: str, severity: str, message: str, source: str, at: dt.datetime, **evidence: Any
-) -> dict[str, Any]:
-    return {
-        "visit": visit_id,
-        "code": code,
-        "severity": severity,
-        "message": message,
-        "evidence": msgspec.json.encode(evidence).decode(),
-        "source": source,
-        "created_at": at,
-    }
 
 
 def describe_agreements(summary: AgreementDemoSummary) -> str:

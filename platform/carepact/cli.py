@@ -34,9 +34,16 @@ async def _pending() -> list[str]:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from carepact import db
+    from carepact.audit.services import anchor_rows_from_before_anchors
 
-    _run(db.migrate())
+    async def go() -> int:
+        await db.migrate()
+        return await anchor_rows_from_before_anchors()
+
+    anchored = _run(go())
     print("数据库已是最新结构。 Database is migrated.")
+    if anchored:
+        print(f"已为升级前的 {anchored} 行审计日志补写签名锚点（已记入审计日志）。")
     return 0
 
 
@@ -70,23 +77,37 @@ async def paying_contracts() -> dict[int, str]:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
+    import time
+
     from carepact.demo.build import build_demo
     from contracts.agreement.demo import build_agreements, describe_agreements
     from contracts.demo import build_programme, describe_programme
+    from contracts.demo_year import STAGE_LABELS, build_year, describe_year, history_window
     from providers.residents.demo import build_resident_care
 
     households = {"city": 5565, "small": 120}[args.scale]
+    start, end = history_window()  # the programme year up to yesterday
+    seconds: dict[str, float] = {}
 
-    async def build() -> tuple[Any, Any, Any, Any]:
+    async def timed(label: str, step: Coroutine[Any, Any, Any]) -> Any:
+        began = time.perf_counter()
+        try:
+            return await step
+        finally:
+            seconds[label] = time.perf_counter() - began
+
+    async def build() -> tuple[Any, Any, Any, Any, Any]:
         # The kernel's city first, then the purchased-service programme on top of it, then the
-        # hospital's month of care records, then every household's agreement.
-        city = await build_demo(households=households)
-        programme = await build_programme()
-        care = await build_resident_care(days=30, paying_contracts=await paying_contracts())
-        agreements = await build_agreements()
-        return city, programme, care, agreements
+        # hospital's care records, every household's agreement, and the year's visits and findings.
+        city = await timed("城市", build_demo(households=households))
+        programme = await timed("合同", build_programme())
+        care_days = (end - start).days + 2 if args.scale == "city" else 30  # through today
+        care = await timed("住院照护", build_resident_care(days=care_days, paying_contracts=await paying_contracts()))
+        agreements = await timed("协议", build_agreements(history_from=start))
+        year = await timed("上门服务历史", build_year(start=start, end=end))
+        return city, programme, care, agreements, year
 
-    summary, programme, care, agreements = _run(build())
+    summary, programme, care, agreements, year = _run(build())
     if summary.created:
         print(f"已生成演示城市：{summary.households} 户分散供养，{summary.residents} 名集中供养人员。")
     else:
@@ -98,6 +119,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
             f"已生成精神康复医院近 {care.days} 天照护记录：{care.residents} 名住院人员，日常记录 {care.records:,} 条，"
             f"给药记录 {care.doses:,} 条，事件 {care.incidents} 起，交班 {care.handovers} 次。"
         )
+    print(describe_year(year))
+    if year.created:
+        stages = {**seconds, **{f"其中{STAGE_LABELS[k]}": v for k, v in year.seconds.items()}}
+        print("用时：" + "，".join(f"{label} {value:.1f} 秒" for label, value in stages.items()) + "。")
     print(f"\n演示账号（密码均为 {summary.password}），登录 http://127.0.0.1:8000/ ：")
     for a in summary.accounts:
         print(f"  {a.username:<22} {a.role_label:<12} {a.scope}")
@@ -157,12 +182,20 @@ def cmd_users_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recorded_head(text: str) -> tuple[int, str]:
+    seq, _, head_hash = text.partition(":")
+    if not seq.isdigit() or len(head_hash) != 64:
+        raise argparse.ArgumentTypeError("应为 SEQ:HASH，即此前校验时打印的链头，例如 1042:9f86d0…")
+    return int(seq), head_hash
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from carepact.audit.services import verify
 
-    result = _run(verify())
+    result = _run(verify(expect=args.expect))
     if result.first_break is None:
         print(f"审计日志完整：已校验 {result.checked} 行，链头 seq={result.head_seq} hash={result.head_hash}")
+        print(f"请把链头另行保存（如 {result.head_seq}:{result.head_hash}），日后用 --expect 核对最新记录未被删除。")
         return 0
     b = result.first_break
     print(
@@ -171,6 +204,25 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from carepact.dates import SHANGHAI
+    from carepact.retention import KERNEL_STEPS, purge
+    from providers.visits.retention import VISIT_LOCATIONS
+
+    steps = [*KERNEL_STEPS, VISIT_LOCATIONS]
+    report = _run(purge(steps, apply=args.apply))
+    day = f"{report.cutoff.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+    if report.applied:
+        print(f"保存期限 {report.retention_days} 天：已清理早于 {day}（北京时间）的个人信息，已记入审计日志：")
+    else:
+        print(f"保存期限 {report.retention_days} 天：早于 {day}（北京时间）的以下个人信息将被清理（试运行，未删除）：")
+    for step in steps:
+        print(f"  {step.label}：{report.counts[step.name]:,}")
+    if not report.applied:
+        print("确认后加 --apply 执行清理。审计日志不清理：它是个人信息处理的记录。")
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -216,10 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo-data",
         help="生成演示城市 (create the synthetic demo city)",
-        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号，以及购买服务合同（居家照料合计 335 万元、集中供养 1 份），以及精神康复医院近 30 天的照护记录、每户的照料服务协议（渭滨区试点户含近 5 周上门服务）。已存在时不重复生成。",
+        description="生成宝鸡市演示数据：12 个区县、乡镇和村、5,565 户分散供养、100 名精神康复住院人员、服务机构和每种角色的演示账号，以及购买服务合同（居家照料合计 335 万元、集中供养 1 份）、每户的照料服务协议（渭滨区试点户含近 5 周上门服务），以及本年度 1 月 1 日至昨天的上门服务记录（含照片和可信度提示；其中两家服务机构为演示而设定得较差）、患病登记、协议核查发现及部分审核结果，和精神康复医院同期的照护记录。已存在时不重复生成。",
     )
     p.add_argument(
-        "--scale", choices=["city", "small"], default="city", help="city：全市 5,565 户；small：120 户，用于试用"
+        "--scale",
+        choices=["city", "small"],
+        default="city",
+        help="city：全市 5,565 户，住院照护记录全年；small：120 户，住院照护记录近 30 天，用于试用",
     )
     p.set_defaults(func=cmd_demo_data)
 
@@ -251,9 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = asub.add_parser(
         "verify",
         help="校验哈希链",
-        description="逐行校验审计日志的哈希链；发现篡改、删除或插入时指出第一行并以状态 1 退出。",
+        description="逐行校验审计日志的哈希链和每行的签名锚点；发现篡改、删除、插入或重算哈希时指出第一行并以状态 1 退出。",
+    )
+    p.add_argument(
+        "--expect",
+        type=_recorded_head,
+        metavar="SEQ:HASH",
+        help="此前记录的链头（本命令或每日校验打印的 seq:hash）：该行必须仍在且未被改动",
     )
     p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser(
+        "purge",
+        help="按保存期限清理个人信息 (delete personal data past the retention period)",
+        description="按 CAREPACT_RETENTION_DAYS（默认 1095 天）清理过期的照片文件与拍摄定位、服务记录的精确定位、过期登录会话和任务生成的文件。默认只统计数量（试运行）；加 --apply 才删除，每批删除都记入审计日志。",
+    )
+    p.add_argument("--apply", action="store_true", help="真正删除（默认只统计）")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser(
         "worker",

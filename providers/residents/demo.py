@@ -44,6 +44,9 @@ from providers.tables import (
     MedicationRoute,
     WardRound,
 )
+from providers.visits.demo import indexes_built_after
+
+HANDOVER_DAYS = 31  # handovers are written for the last month of a longer history
 
 
 class CareDemoSummary(msgspec.Struct, kw_only=True):
@@ -282,7 +285,11 @@ async def _facility(
                     "created_at": now,
                 }
             )
-    await _bulk(DoseRecord, doses)
+    # Handovers summarise only their last day or so: what is older than the first of them is written
+    # after them, so their queries never wade through a year (see the end).
+    handovers_from = max(first_day, today - dt.timedelta(days=HANDOVER_DAYS - 1))
+    recent_from = _at(handovers_from - dt.timedelta(days=8), 0, 0)
+    await _bulk(DoseRecord, [d for d in doses if d["scheduled_for"] >= recent_from])
     counts["doses"] += len(doses)
 
     # Daily records: morning care and (on weekdays) occupational therapy by ward round; the rest
@@ -370,7 +377,7 @@ async def _facility(
                     add(s["id"], kind, activity, at, observation, concern=observation in ("agitated", "psychotic"))
         day += dt.timedelta(days=1)
     await _insert(WardRound, rounds)
-    await _bulk(CareRecord, care)
+    await _bulk(CareRecord, [r for r in care if r["performed_at"] >= recent_from])
     counts["records"] += len(care)
 
     # Incidents: a handful over the period, one serious (it notifies the county's auditors).
@@ -426,11 +433,12 @@ async def _facility(
     await _insert(Incident, rows)
     counts["incidents"] += len(rows)
 
-    # A morning handover per ward per day, summarised from what was recorded before it.
+    # A morning handover per ward per day of the last weeks, summarised from what was recorded
+    # before it (a shift reads the recent ones; summarising a year of them would be most of a year's build).
     handovers = []
     for ward in sorted({s["ward"] for s in stays}):
         previous = None
-        day = first_day
+        day = handovers_from
         while day <= today:
             end = _at(day, 8, 0)
             if end > now:
@@ -452,3 +460,8 @@ async def _facility(
             day += dt.timedelta(days=1)
     await _insert(Handover, handovers)
     counts["handovers"] += len(handovers)
+
+    # The older months of a long history, in bulk: each table's indexes built once afterwards.
+    async with indexes_built_after((DoseRecord, CareRecord)):
+        await _bulk(DoseRecord, sorted((d for d in doses if d["scheduled_for"] < recent_from), key=lambda d: d["key"]))
+        await _bulk(CareRecord, sorted((r for r in care if r["performed_at"] < recent_from), key=lambda r: r["id"].int))

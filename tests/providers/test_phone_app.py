@@ -109,9 +109,13 @@ def y4m_of(png: bytes, path: Path, frames: int = 30) -> Path:
 
 
 async def fresh_household(api, worker: str = "weibin_worker") -> dict:
-    """One of the worker's households with no visit today and none open."""
+    """One of the worker's households with a home location (other tests register some without),
+    no visit today and none open."""
     day = (await api(worker).get("/api/visits/today")).json()
-    return next(h for h in day if not h["visited_today"] and h["open_visit_id"] is None)
+    located = {h["id"] for h in await Household.select(Household.id).where(Household.latitude.is_not_null())}
+    return next(
+        h for h in day if h["household_id"] in located and not h["visited_today"] and h["open_visit_id"] is None
+    )
 
 
 async def at_home(household_id: int) -> dict:
@@ -612,7 +616,7 @@ async def test_manager_adds_a_worker_and_hands_a_household_over(browser, live_se
     # From tomorrow the new worker cares for this household; today stays with the current one.
     await page.goto(f"{live_server}/#/households/{hid}")
     await page.get_by_label("新的负责社工").select_option(label="测试社工（负责 0 户）")
-    await page.get_by_label("开始日期").fill(tomorrow.isoformat())
+    await page.get_by_label("开始负责日期").fill(tomorrow.isoformat())
     await page.get_by_role("button", name="改派").click()
     await expect(page.get_by_text(re.compile(r"已改派给测试社工"))).to_be_visible()
     assignments = (await api("renhe_manager").get(f"/api/assignments?household_id={hid}&current_only=false")).json()

@@ -35,6 +35,7 @@ DEMO_PASSWORD = "carepact-demo"
 DEMO_ID_PREFIX = "610399"
 ASSIGNMENTS_START = dt.date(2026, 1, 1)
 HOUSEHOLDS_PER_WORKER = 40
+CARE_LEVEL_MIX = [92, 6, 2]  # able, partly unable, unable (per cent of households in dispersed support)
 
 COUNTY_PINYIN = {
     "610302": "weibin",
@@ -258,8 +259,11 @@ async def build_demo(households: int = 5565, residents: int = 100, seed: int = 2
                         longitude=round(village.longitude + rng.uniform(-0.01, 0.01), 6),
                     )
                 )
+                # Mostly able to look after themselves (those who cannot are mostly in centralised
+                # care): with the agreement's visits per week this is DOMAIN's "weekly-or-more
+                # visits, about 300,000 a year" for the city.
                 care_by_code[hh_code] = rng.choices(
-                    [CareLevel.able.value, CareLevel.partly_unable.value, CareLevel.unable.value], [55, 30, 15]
+                    [CareLevel.able.value, CareLevel.partly_unable.value, CareLevel.unable.value], CARE_LEVEL_MIX
                 )[0]
         await _insert(Household, household_rows)
         saved_households = await Household.select(Household.id, Household.code, Household.village._.path).order_by(
