@@ -3,6 +3,7 @@ on a phone-sized screen, remembering every script error and Content-Security-Pol
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 from tests.support import chromium_path, need
@@ -76,3 +77,17 @@ async def log_in(phone: Phone, username: str, password: str = DEMO_PASSWORD) -> 
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录", exact=True).click()
+
+
+async def wait_until(page, expression: str, seconds: float = 30.0) -> None:
+    """Wait until ``expression`` is true in the page, checked from here with page.evaluate.
+
+    Playwright's wait_for_function re-checks its predicate inside the page with eval, which the
+    app's Content Security Policy (script-src 'self', no unsafe-eval) refuses whenever the first
+    check is not already true; page.evaluate runs over the DevTools protocol and is not refused.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await page.evaluate(expression):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {seconds:.0f} s: {expression}")
+        await asyncio.sleep(0.1)

@@ -23,7 +23,7 @@ from PIL import ExifTags, Image, ImageDraw
 from carepact.registry.tables import Household
 from carepact.settings import STATIC_DIR
 from providers.tables import Visit, VisitPhoto
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -247,7 +247,7 @@ async def test_visit_made_offline_waits_on_the_phone_and_is_sent_once(browser, l
     await sign_in_worker(phone, live_server)
     sent.clear()  # the login
     # The service worker holds the app shell once it controls the page: the app starts offline.
-    await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    await wait_until(page, "!!navigator.serviceWorker && navigator.serviceWorker.controller !== null")
 
     await page.context.set_offline(True)
     await expect(sync_bar(page)).to_have_text("离线 · 没有待上传的记录")
