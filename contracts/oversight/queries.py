@@ -370,26 +370,45 @@ def _facilities_in(sql: Sql, scope: Scope, column: str) -> None:
         sql.add(f" AND {column} = {{}}", scope.organisation_id)
 
 
+def _month_bucket(sql: Sql, d: Dialect, column: str, since: dt.date, until: dt.date) -> None:
+    """Add ``<local month of column> AS month``. On SQLite as a CASE over the months' first instants
+    (bound like every other timestamp, so compared in the stored form): strftime(..., '+8 hours')
+    parsed every one of a year's ~400,000 care and dose records, a second of the city dashboard."""
+    if d.postgres:
+        sql.add(f"{d.local_month(column)} AS month")
+        return
+    sql.add("CASE")
+    month = since.replace(day=1)
+    while month < until:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        sql.add(f" WHEN {column} < {{}} THEN '{month:%Y-%m}'", day_start(following))
+        month = following
+    sql.add(" END AS month")
+
+
 async def care_records(scope: Scope, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
     """Per facility and local month: records of a facility service (treatment, rehabilitation,
     custodial nursing) and dose records by outcome."""
     d = Dialect(is_postgres())
-    sql = Sql().add(
-        f"SELECT r.facility AS facility, {d.local_month('c.performed_at')} AS month, 'record' AS outcome, COUNT(*) AS n "
+    sql = Sql().add("SELECT r.facility AS facility, ")
+    _month_bucket(sql, d, "c.performed_at", since, until)
+    sql.add(
+        ", 'record' AS outcome, COUNT(*) AS n "
         'FROM "care_record" c JOIN "resident" r ON r.id = c.resident '
         "WHERE c.performed_at >= {} AND c.performed_at < {} AND c.service <> ''",
         day_start(since),
         day_start(until),
     )
     _facilities_in(sql, scope, "r.facility")
+    sql.add(" GROUP BY r.facility, month UNION ALL SELECT r.facility AS facility, ")
+    _month_bucket(sql, d, "x.scheduled_for", since, until)
     sql.add(
-        f" GROUP BY r.facility, {d.local_month('c.performed_at')} UNION ALL "
-        f"SELECT r.facility AS facility, {d.local_month('x.scheduled_for')} AS month, x.outcome AS outcome, "
+        ", x.outcome AS outcome, "
         'COUNT(*) AS n FROM "dose_record" x JOIN "resident" r ON r.id = x.resident '
         "WHERE x.scheduled_for >= {} AND x.scheduled_for < {}",
         day_start(since),
         day_start(until),
     )
     _facilities_in(sql, scope, "r.facility")
-    sql.add(f" GROUP BY r.facility, {d.local_month('x.scheduled_for')}, x.outcome")
+    sql.add(" GROUP BY r.facility, month, x.outcome")
     return await sql.rows()

@@ -574,3 +574,33 @@ async def test_the_demo_citys_worse_providers_rank_lower_with_their_reasons(api,
     assert set(names[first_worse:]) == set(WORSE_PROVIDERS), [(p["name"], p["score"]) for p in ranked]
     for provider in ranked[first_worse:]:
         assert any(reason["below_target"] for reason in provider["reasons"]), provider
+
+
+async def test_care_home_records_fall_in_their_beijing_month(world) -> None:
+    """Residential completeness counts each record and dose in its local (Asia/Shanghai) month,
+    including the ones written in the first hours of a month, which are the previous month in UTC."""
+    from contracts.oversight import queries
+    from providers.tables import CareRecord, DoseRecord, Resident
+
+    facility = {r["id"]: r["facility"] for r in await Resident.select(Resident.id, Resident.facility)}
+    today = local_today()
+    since, until = (today.replace(day=1) - dt.timedelta(days=40)).replace(day=1), today + dt.timedelta(days=1)
+    expected: dict[tuple, int] = defaultdict(int)
+    for r in await CareRecord.select(CareRecord.resident, CareRecord.performed_at, CareRecord.service):
+        local = r["performed_at"].astimezone(SHANGHAI).date()
+        if r["service"] and since <= local < until:
+            expected[(facility[r["resident"]], f"{local:%Y-%m}", "record")] += 1
+    for r in await DoseRecord.select(DoseRecord.resident, DoseRecord.scheduled_for, DoseRecord.outcome):
+        local = r["scheduled_for"].astimezone(SHANGHAI).date()
+        if since <= local < until:
+            expected[(facility[r["resident"]], f"{local:%Y-%m}", r["outcome"])] += 1
+    # A record at 00:30 on the 1st, Beijing time: still the day before in UTC.
+    resident = next(iter(facility))
+    first = today.replace(day=1)
+    early = dt.datetime.combine(first, dt.time(0, 30), tzinfo=SHANGHAI)
+    template = await CareRecord.select().where(CareRecord.service != "").first()
+    await CareRecord.insert(CareRecord(**{**template, "id": uuid.uuid4(), "resident": resident, "performed_at": early}))
+    expected[(facility[resident], f"{first:%Y-%m}", "record")] += 1
+
+    rows = await queries.care_records(queries.Scope(region_path="/", whole_city=True), since, until)
+    assert {(r["facility"], r["month"], r["outcome"]): r["n"] for r in rows} == dict(expected)
