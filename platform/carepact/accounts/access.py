@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from piccolo.columns.combination import Where
+from piccolo.columns.combination import Combinable, Where
 from piccolo.query.methods.select import Select
 
 from carepact.accounts.tables import Account, Assignment, Role
@@ -228,6 +228,12 @@ CurrentPrincipal = NamedDependency[Principal]
 
 
 async def load_principal(account_id: int, via: str, csrf_token: str = "") -> Principal | None:
+    return await principal_where(Account.id == account_id, via, csrf_token)
+
+
+async def principal_where(which: Combinable, via: str, csrf_token: str = "") -> Principal | None:
+    """The caller whose account ``which`` selects (an id, or a sub-select from a token's row): one
+    query per request for who is calling."""
     row = (
         await Account.select(
             Account.id,
@@ -242,7 +248,7 @@ async def load_principal(account_id: int, via: str, csrf_token: str = "") -> Pri
             Account.organisation,
             Account.organisation._.name,
         )
-        .where(Account.id == account_id)
+        .where(which)
         .first()
     )
     if row is None or not row["user.active"]:

@@ -12,7 +12,7 @@ from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from piccolo.apps.user.tables import BaseUser
 
-from carepact.accounts.access import Principal, load_principal
+from carepact.accounts.access import Principal, load_principal, principal_where
 from carepact.accounts.tables import Account, ApiToken, Role, Session
 from carepact.audit.services import SYSTEM, Actor, record
 from carepact.db import atomic
@@ -93,12 +93,10 @@ async def issue_api_token(account_id: int, label: str = "", actor: Actor = SYSTE
 
 
 async def principal_from_token(token: str) -> Principal | None:
-    row = (
-        await ApiToken.select(ApiToken.account)
-        .where((ApiToken.token_digest == token_digest(token)) & ApiToken.revoked_at.is_null())
-        .first()
+    bearer = ApiToken.select(ApiToken.account).where(
+        (ApiToken.token_digest == token_digest(token)) & ApiToken.revoked_at.is_null()
     )
-    return await load_principal(row["account"], via="token") if row else None
+    return await principal_where(Account.id.is_in(bearer), via="token")
 
 
 async def principal_from_session(cookie: str) -> Principal | None:
