@@ -201,3 +201,30 @@ def live_server(world: object) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --- the browser, for the tests marked `browser` ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[object]:
+    """Debian's headless Chromium, one per test module (tests.chromium.launch: its flags, its checks)."""
+    from tests.chromium import launch, playwright_available
+
+    playwright_available()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await launch(p)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def phone(browser) -> AsyncIterator[object]:
+    """A fresh phone-sized page (its own context: no cookies or storage from another test)."""
+    from tests.chromium import phone_page
+
+    phone = await phone_page(browser)
+    yield phone
+    await phone.page.context.close()

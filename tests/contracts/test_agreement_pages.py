@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from carepact.dates import SHANGHAI, local_today
 from carepact.privacy import mask_name
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import Phone, log_in, open_site, phone_page
 from tests.contracts.agreement_helpers import (
     AUDITOR,
     MANAGER,
@@ -207,17 +206,6 @@ async def test_the_calendar_tells_a_visit_not_yet_proven_from_no_visit(api, worl
 
 
 # --- the browser ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
 
 
 async def signed_in(browser, live_server: str, username: str, **overrides) -> Phone:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import Phone, log_in, open_site, phone_page
 from tests.contracts.helpers import organisation_id, region, visit
 
 pytestmark = pytest.mark.browser
@@ -22,24 +21,6 @@ DESK = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_tou
 RENHE = "宝鸡市仁和社会工作服务中心"
 KANGLE = "陈仓区康乐居家养老服务有限公司"
 SHOTS = "/tmp/carepact-{}.png"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def phone(browser) -> AsyncIterator[Phone]:
-    phone = await phone_page(browser)
-    yield phone
-    await phone.page.context.close()
 
 
 def yuan(fen: int) -> str:

@@ -18,23 +18,12 @@ import pytest
 from PIL import Image
 
 from carepact.dates import local_today
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import Phone, log_in, open_site, phone_page
 from tests.contracts.agreement_helpers import AUDITOR, RENHE, at, new_household, sign, visit_on
 from tests.contracts.test_evidence import BOM, photo_count, pilot_household, visits_of
 
 pytestmark = pytest.mark.browser
 SHOTS = "/tmp/carepact-{}.png"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.fixture

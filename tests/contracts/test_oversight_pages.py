@@ -9,34 +9,15 @@ finds its own scorecard on its home page and no dashboard."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import Phone, log_in, open_site
 
 pytestmark = pytest.mark.browser
 
 RENHE = "宝鸡市仁和社会工作服务中心"
 SHOTS = "/tmp/carepact-{}.png"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def phone(browser) -> AsyncIterator[Phone]:
-    phone = await phone_page(browser)
-    yield phone
-    await phone.page.context.close()
 
 
 def percent(share: float | None) -> str:

@@ -3,26 +3,13 @@ statement's print page under the server's Content-Security-Policy and prints it 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from tests.chromium import launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import log_in, open_site, phone_page
 
 pytestmark = pytest.mark.browser
 
 DESK = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False, "device_scale_factor": 1}
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
 
 
 async def test_a_statement_opens_and_prints_on_a4_in_chinese(browser, live_server, api) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ import pytest
 from carepact.privacy import reveal
 from carepact.registry.services import ID_CONTEXT
 from carepact.registry.tables import Person
-from tests.chromium import Phone, launch, log_in, open_site, phone_page, playwright_available
+from tests.chromium import log_in, open_site
 from tests.support import csv_file, csv_row, villages
 
 pytestmark = pytest.mark.browser
@@ -22,24 +21,6 @@ pytestmark = pytest.mark.browser
 FULL_ID_NUMBER = re.compile(r"\d{17}[\dX]")
 HOME_SCREENSHOT = "/tmp/carepact-home.png"
 HOUSEHOLD_SCREENSHOT = "/tmp/carepact-household.png"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    playwright_available()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await launch(p)
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def phone(browser) -> AsyncIterator[Phone]:
-    phone = await phone_page(browser)
-    yield phone
-    await phone.page.context.close()
 
 
 def tile(page, title: str):
