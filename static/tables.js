@@ -71,3 +71,13 @@ export function pager(page, pages, address) {
 export function pageNumber(params) {
   return Math.max(1, Number.parseInt(params.get("page") || "1", 10) || 1);
 }
+
+/** A list page's address: its path, the filters that have a value (in `names` order), and the page
+ * number when past the first. */
+export function listAddress(path, names, values, target) {
+  const query = new URLSearchParams();
+  for (const name of names) if (values[name]) query.set(name, values[name]);
+  if (target > 1) query.set("page", String(target));
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}

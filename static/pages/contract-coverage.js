@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { fill, formatDate, h, notice, shanghaiIsoDate } from "../dom.js";
 import { caresForHouseholds, isBureau } from "../roles.js";
-import { dataTable, pageNumber, pager } from "../tables.js";
+import { dataTable, listAddress, pageNumber, pager } from "../tables.js";
 
 const PAGE_SIZE = 50;
 
@@ -18,13 +18,7 @@ export async function contractCoveragePage(root, { account, match, params, navig
   const page = pageNumber(params);
   setTitle("覆盖对象");
   const back = h("a", { class: "back", href: `#/contracts/${contractId}${on ? `?on=${on}` : ""}` }, "‹ 返回合同");
-  const address = (target, day = on) => {
-    const query = new URLSearchParams();
-    if (day) query.set("on", day);
-    if (target > 1) query.set("page", String(target));
-    const text = query.toString();
-    return `/contracts/${contractId}/coverage${text ? `?${text}` : ""}`;
-  };
+  const address = (target, day = on) => listAddress(`/contracts/${contractId}/coverage`, ["on"], { on: day }, target);
   const query = new URLSearchParams({ contract_id: contractId, page: String(page), page_size: String(PAGE_SIZE) });
   if (on) query.set("on", on);
   let contract;

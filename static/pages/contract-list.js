@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { fill, formatDate, h, notice } from "../dom.js";
 import { yuan } from "../money.js";
 import { isBureau, seesContracts } from "../roles.js";
-import { pageNumber, pager } from "../tables.js";
+import { listAddress, pageNumber, pager } from "../tables.js";
 
 const PAGE_SIZE = 20;
 const ALL = 200; // the API's largest page: a city has tens of contracts
@@ -69,13 +69,7 @@ export async function contractListPage(root, { account, params, navigate, setTit
   }
   const chosen = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) || ""]));
   const page = pageNumber(params);
-  const address = (target, values = chosen) => {
-    const query = new URLSearchParams();
-    for (const name of FILTERS) if (values[name]) query.set(name, values[name]);
-    if (target > 1) query.set("page", String(target));
-    const text = query.toString();
-    return text ? `/contracts?${text}` : "/contracts";
-  };
+  const address = (target, values = chosen) => listAddress("/contracts", FILTERS, values, target);
 
   const results = h("div", { class: "results" }, h("p", { class: "loading" }, "正在加载…"));
   const filterBox = h("div", {});

@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { fill, formatDate, h, notice, shanghaiIsoDate } from "../dom.js";
 import { yuan } from "../money.js";
 import { isBureau, seesFindings } from "../roles.js";
-import { pageNumber, pager } from "../tables.js";
+import { listAddress, pageNumber, pager } from "../tables.js";
 
 const PAGE_SIZE = 20;
 const ALL = 200; // the API's largest page
@@ -101,13 +101,7 @@ export async function findingListPage(root, { account, params, navigate, setTitl
   }
   const chosen = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) || ""]));
   const page = pageNumber(params);
-  const address = (target, values = chosen) => {
-    const query = new URLSearchParams();
-    for (const name of FILTERS) if (values[name]) query.set(name, values[name]);
-    if (target > 1) query.set("page", String(target));
-    const text = query.toString();
-    return text ? `/findings?${text}` : "/findings";
-  };
+  const address = (target, values = chosen) => listAddress("/findings", FILTERS, values, target);
 
   const filterBox = h("div", {});
   const results = h("div", { class: "results" }, h("p", { class: "loading" }, "正在加载…"));

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { fill, h, notice, shanghaiIsoDate } from "../dom.js";
 import { yuan } from "../money.js";
 import { overseesProgramme } from "../roles.js";
-import { pageNumber, pager } from "../tables.js";
+import { listAddress, pageNumber, pager } from "../tables.js";
 
 const PAGE_SIZE = 20;
 const STATES = [
@@ -54,13 +54,7 @@ export async function statementListPage(root, { account, params, navigate, setTi
   }
   const chosen = { month: params.get("month") || "", status: params.get("status") || "" };
   const page = pageNumber(params);
-  const address = (target, values = chosen) => {
-    const query = new URLSearchParams();
-    for (const name of ["month", "status"]) if (values[name]) query.set(name, values[name]);
-    if (target > 1) query.set("page", String(target));
-    const text = query.toString();
-    return text ? `/statements?${text}` : "/statements";
-  };
+  const address = (target, values = chosen) => listAddress("/statements", ["month", "status"], values, target);
   const month = h("input", { id: "filter-month", name: "month", type: "month", value: chosen.month, max: shanghaiIsoDate().slice(0, 7) });
   const status = h(
     "select",
