@@ -14,7 +14,7 @@ from carepact.accounts.access import Principal, require, visible_households
 from carepact.api import Page, PageRequest
 from carepact.audit.services import Actor, record
 from carepact.dates import local_today
-from carepact.db import atomic, is_postgres
+from carepact.db import atomic, fetch, is_postgres
 from carepact.errors import FieldError, Problem, forbidden, not_found
 from carepact.registry.schemas import CARE_LEVEL_LABELS
 from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Person, Region
@@ -522,17 +522,17 @@ async def sign(principal: Principal, body: AgreementIn, actor: Actor) -> int:
 # --- what the agreement tells the visit checks ----------------------------------------------------
 
 
-async def in_force(household_id: int, day: dt.date) -> dict[str, Any] | None:
-    return (
-        await Agreement.select(Agreement.id, Agreement.template, Agreement.care_level)
-        .where(
-            (Agreement.household == household_id)
-            & (Agreement.starts_on <= day)
-            & (Agreement.ends_on.is_null() | (Agreement.ends_on >= day))
-        )
-        .order_by(Agreement.starts_on, ascending=False)
-        .first()
+async def in_force(household_id: int, day: dt.date) -> Any:
+    """The household's agreement in force on ``day`` (id, template, care_level), or None. Hand-written:
+    every check-in asks it for the visit policy (carepact.db.fetch)."""
+    rows = await fetch(
+        "SELECT id, template, care_level FROM agreement WHERE household = {} AND starts_on <= {}"
+        " AND (ends_on IS NULL OR ends_on >= {}) ORDER BY starts_on DESC LIMIT 1",
+        household_id,
+        day,
+        day,
     )
+    return rows[0] if rows else None
 
 
 async def visit_policy(household_id: int, day: dt.date) -> VisitPolicy:

@@ -11,6 +11,7 @@ import msgspec
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from piccolo.apps.user.tables import BaseUser
+from piccolo.querystring import QueryString
 
 from carepact.accounts.access import Principal, load_principal, principal_where
 from carepact.accounts.tables import Account, ApiToken, Role, Session
@@ -93,10 +94,12 @@ async def issue_api_token(account_id: int, label: str = "", actor: Actor = SYSTE
 
 
 async def principal_from_token(token: str) -> Principal | None:
-    bearer = ApiToken.select(ApiToken.account).where(
-        (ApiToken.token_digest == token_digest(token)) & ApiToken.revoked_at.is_null()
+    bearer = QueryString(
+        "account.id IN (SELECT api_token.account FROM api_token"
+        " WHERE api_token.token_digest = {} AND api_token.revoked_at IS NULL)",
+        token_digest(token),
     )
-    return await principal_where(Account.id.is_in(bearer), via="token")
+    return await principal_where(bearer, via="token")
 
 
 async def principal_from_session(cookie: str) -> Principal | None:

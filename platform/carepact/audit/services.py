@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from carepact.audit.tables import AuditAnchor, AuditEvent
-from carepact.db import atomic, insert_many, is_postgres
+from carepact.db import atomic, fetch, insert_many, insert_row, is_postgres
 from carepact.privacy import derive_key
 from carepact.settings import get_settings
 
@@ -72,9 +72,8 @@ async def record(
     async with atomic():
         if is_postgres():
             await AuditEvent.raw("SELECT pg_advisory_xact_lock({})", _CHAIN_LOCK)
-        last = (
-            await AuditEvent.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq, ascending=False).first()
-        )
+        found = await fetch("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        last = found[0] if found else None
         seq = (last["seq"] + 1) if last else 1
         prev = last["hash"] if last else GENESIS
         at = dt.datetime.now(dt.UTC)
@@ -92,21 +91,22 @@ async def record(
             }
         )
         row_hash = chain_hash(prev, payload)
-        await AuditEvent.insert(
-            AuditEvent(
-                seq=seq,
-                at=at,
-                actor_id=actor.id,
-                actor_name=actor.name,
-                action=action,
-                object_type=object_type,
-                object_id=str(object_id),
-                payload=payload,
-                prev_hash=prev,
-                hash=row_hash,
-            )
+        await insert_row(
+            AuditEvent,
+            {
+                "seq": seq,
+                "at": at,
+                "actor_id": actor.id,
+                "actor_name": actor.name,
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "payload": payload,
+                "prev_hash": prev,
+                "hash": row_hash,
+            },
         )
-        await AuditAnchor.insert(AuditAnchor(seq=seq, hash=row_hash, mac=anchor_mac(seq, row_hash)))
+        await insert_row(AuditAnchor, {"seq": seq, "hash": row_hash, "mac": anchor_mac(seq, row_hash)})
         return seq
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 from carepact.audit.services import Actor, record
 from carepact.cards.tables import Card, CardSubject
 from carepact.cards.tokens import CardClaim, TokenRefused, read, sign
-from carepact.db import atomic, is_postgres
+from carepact.db import atomic, fetch, is_postgres
 
 
 async def current_version(subject: CardSubject, subject_id: int) -> int | None:
-    row = (
-        await Card.select(Card.version)
-        .where((Card.subject == subject.value) & (Card.subject_id == subject_id))
-        .order_by(Card.version, ascending=False)
-        .first()
+    # Hand-written: every QR check-in asks (carepact.db.fetch).
+    rows = await fetch(
+        "SELECT max(version) AS version FROM card WHERE subject = {} AND subject_id = {}", subject.value, subject_id
     )
-    return row["version"] if row else None
+    return rows[0]["version"] if rows else None
 
 
 async def issue(subject: CardSubject, subject_id: int, actor: Actor, reason: str = "") -> str:
