@@ -40,9 +40,12 @@ back on (``lookback_days``) so a week or a gap that began earlier is judged whol
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 
 import msgspec
 
@@ -88,6 +91,13 @@ def _cn(ordinal: int) -> str:
     return f"{day.month}月{day.day}日"
 
 
+@functools.cache
+def _month_bounds(month: dt.date) -> tuple[int, int, dt.date]:
+    """A month's first and last day (ordinals) and the first of the next month."""
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return month.toordinal(), following.toordinal() - 1, following
+
+
 def _month_cn(month: dt.date) -> str:
     return f"{month.year}年{month.month}月"
 
@@ -114,7 +124,11 @@ class VisitFacts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     presence: str  # qr / qr_failed / manual
     manual_reason: str
     photos: int
-    services: frozenset[str]
+    services: frozenset[str]  # at least those the template's clauses ask about (``services_asked``)
+    day: int = 0  # local_ordinal(at) when the caller knows it (a bulk load); 0: computed here
+
+
+_VISIT_ORDER = attrgetter("at", "id")
 
 
 class EpisodeFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,6 +203,18 @@ EVIDENCE_PROBLEMS = {
 }
 
 
+def services_asked(template: Template) -> frozenset[str]:
+    """The services whose performance a clause of the template counts: a visit's other services
+    change no finding, so a bulk load need not read them."""
+    asked: set[str] = set()
+    for clause in template.clauses:
+        if isinstance(clause, ServicesPerMonth):
+            asked |= {s.value for s in clause.minimum}
+        elif isinstance(clause, Hospitalised):
+            asked |= {s.value for s in clause.services}
+    return frozenset(asked)
+
+
 def lookback_days(template: Template) -> int:
     """How many days before a period its findings may depend on."""
     days = 7
@@ -225,12 +251,13 @@ class _Household:
         self.period_last = period.last.toordinal()
         # The last day whose findings this run may give: in the period, over, under the agreement.
         self.last = min(period.last.toordinal(), self.last_complete, self.end)
-        dated = ((local_ordinal(v.at), v) for v in visits)
-        self.visits = sorted(
-            ((day, v) for day, v in dated if self.start <= day <= self.end), key=lambda dv: (dv[1].at, dv[1].id)
-        )
+        start, end = self.start, self.end
+        dated = [(v.day or local_ordinal(v.at), v) for v in sorted(visits, key=_VISIT_ORDER)]
+        if dated and (dated[0][0] < start or dated[-1][0] > end):  # in time order, so in day order
+            dated = [(day, v) for day, v in dated if start <= day <= end]
+        self.visits = dated
         self.counted_days: dict[int, list[str]] = defaultdict(list)
-        for day, v in self.visits:
+        for day, v in dated:
             if v.counts:
                 self.counted_days[day].append(v.id)
         self.episodes = sorted(episodes, key=lambda e: (e.started_at, e.id))
@@ -268,6 +295,8 @@ def _overdue(anchors: list[int], every: int, first: int, last: int) -> list[tupl
     stretches = []
     for n, anchor in enumerate(anchors):
         following = anchors[n + 1] if n + 1 < len(anchors) else None
+        if following is not None and following - anchor <= every:
+            continue  # the next anchor came in time: nothing overdue (the usual case)
         start = max(anchor + every + 1, first)
         stop = min(following - 1 if following is not None else last, last)
         if start <= stop:
@@ -327,14 +356,24 @@ def _visits_per_week(h: _Household, clause: VisitsPerWeek) -> list[Finding]:
         return []
     findings = []
     counted, sick = h.counted_days, h.sick
+    # Weeks numbered (ordinal - 1) // 7 run Monday to Sunday: most weeks, without a sick day, are
+    # decided by their number of visit days alone (every counted day is under the agreement).
+    days_in_week = Counter((d - 1) // 7 for d in counted)
+    sick_weeks = {(d - 1) // 7 for d in sick}
     monday = max(h.start, h.first - 6)
     monday -= (monday - 1) % 7  # ordinal 1 (0001-01-01) is a Monday
-    while monday <= h.end:
+    # The weeks judged: each starting by the agreement's end and over by ``h.last`` (a prefix).
+    mondays = range(monday, (h.end if h.end <= h.last else h.last - 6) + 1, 7)
+    # A whole week under the agreement, without a sick day, with enough visit days: no finding.
+    start, end = h.start, h.end
+    for monday in [
+        m
+        for m in mondays
+        if days_in_week[(m - 1) // 7] < per_week or (m - 1) // 7 in sick_weeks or m < start or m + 6 > end
+    ]:
         last = min(monday + 6, h.end)
-        if last > h.last:
-            break
+        first = max(monday, h.start)
         if h.in_result(last):
-            first = max(monday, h.start)
             ordinary = [d for d in range(first, last + 1) if d not in sick] if sick else range(first, last + 1)
             required = per_week * len(ordinary) // 7
             visited = [d for d in ordinary if d in counted] if required else []
@@ -360,7 +399,6 @@ def _visits_per_week(h: _Household, clause: VisitsPerWeek) -> list[Finding]:
                         ),
                     )
                 )
-        monday += 7
     return findings
 
 
@@ -532,32 +570,28 @@ def _services_per_month(
     findings = []
     month = _month(max(h.first, h.start))
     hospital = {d for d, kind in h.sick.items() if kind == SickKind.hospitalised}
-    cursor = 0  # h.visits is in time order: each month takes the next stretch of it
+    minimum = [(s.value, n) for s, n in clause.minimum.items()]
+    only_bought = clause.only_where_bought
+    counting = [(day, v) for day, v in h.visits if v.counts]  # in time order, so in day order
+    days_counted = [day for day, _ in counting]
     while True:
-        first_day = month.toordinal()
-        following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        month_last = following.toordinal() - 1
+        first_day, month_last, following = _month_bounds(month)
         last = min(month_last, h.end)
         if first_day > h.end or last > h.last:
             break
-        while cursor < len(h.visits) and h.visits[cursor][0] < first_day:
-            cursor += 1
-        in_month = []
-        while cursor < len(h.visits) and h.visits[cursor][0] <= last:
-            if h.visits[cursor][1].counts:
-                in_month.append(h.visits[cursor][1])
-            cursor += 1
         if h.in_result(last):
+            in_month = [v for _, v in counting[bisect_left(days_counted, first_day) : bisect_right(days_counted, last)]]
             start = max(first_day, h.start)
             # A month partly outside the agreement, or in hospital, asks its share.
-            days = last - start + 1 - sum(1 for d in hospital if start <= d <= last)
+            days = last - start + 1 - (sum(1 for d in hospital if start <= d <= last) if hospital else 0)
             buys = _EVERY_SERVICE if bought is None else bought.get(month, frozenset())
-            required = {
-                s.value: n * days // (month_last - first_day + 1)
-                for s, n in clause.minimum.items()
-                if not clause.only_where_bought or s.value in buys
-            }
-            counted = {s: sum(1 for v in in_month if s in v.services) for s in required}
+            length = month_last - first_day + 1
+            required = {s: n * days // length for s, n in minimum if not only_bought or s in buys}
+            counted = dict.fromkeys(required, 0)
+            for v in in_month:
+                for s in v.services:
+                    if s in counted:
+                        counted[s] += 1
             short = {s: n - counted[s] for s, n in required.items() if counted[s] < n}
             if short:
                 words = "、".join(
@@ -588,7 +622,14 @@ def _per_visit(h: _Household, clause: VisitEvidence | ShortestVisit) -> list[Fin
     findings = []
     lo, hi = max(h.first, h.start), h.last
     shortest = isinstance(clause, ShortestVisit)
-    for day, v in h.visits:
+    # Only the visits that may be at fault (most are not) go through the checks below.
+    if isinstance(clause, ShortestVisit):
+        least = clause.min_minutes
+        suspects = [(d, v) for d, v in h.visits if v.minutes is not None and v.minutes < least]
+    else:
+        photos, scan = clause.min_photos, clause.qr_required
+        suspects = [(d, v) for d, v in h.visits if v.photos < photos or (scan and v.presence != "qr")]
+    for day, v in suspects:
         if not lo <= day <= hi:
             continue
         if shortest:

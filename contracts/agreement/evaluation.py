@@ -11,22 +11,27 @@ resolved finding that holds again is reopened (``explained`` if it had an explan
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gc
 import hashlib
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
 from piccolo.columns.combination import Where
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.querystring import QueryString
 
 from carepact.accounts.access import Principal, region_in_scope, require, visible_households, visible_organisations
 from carepact.accounts.tables import Role
 from carepact.audit.services import Actor, record
 from carepact.dates import day_start, local_today
-from carepact.db import atomic, insert_many, is_postgres
+from carepact.db import atomic, engine, insert_many, is_postgres
 from carepact.errors import FieldError, Problem, not_found
 from carepact.jobs import services as jobs
 from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Region
@@ -36,7 +41,9 @@ from contracts.agreement.engine import (
     Period,
     VisitFacts,
     evaluate,
+    local_ordinal,
     lookback_days,
+    services_asked,
 )
 from contracts.agreement.engine import (
     Finding as Found,
@@ -49,7 +56,7 @@ from contracts.procurement.services import versions_of
 from contracts.procurement.terms import state_on
 from contracts.settlement.services import first_of
 from contracts.tables import Agreement, Coverage, Finding, FindingState, SickEpisode, SickKind
-from providers.tables import Review, Visit, VisitService, VisitStatus
+from providers.tables import Review, VisitStatus
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 _EVALUATION_LOCK = 0x0A6_E7A1
@@ -158,64 +165,27 @@ async def load(scope: Scope, period: Period) -> Inputs:
     until = day_start(period.last + dt.timedelta(days=1))
     households = None if scope.everything else Agreement.select(Agreement.household).where(overlap)
 
-    # One pass over the period's visits, in SQL written for it: ids as text, the photo count and
-    # ``contracts.delivery.verified_visit`` (its own compiled SQL, so the definition stays one)
-    # computed by the database. Row objects and UUID parsing for 300,000 visits would cost more
-    # than the whole engine.
-    window = (
-        '"visit"."checkin_at" >= {} AND "visit"."checkin_at" < {} AND "visit"."status" = {} AND "visit"."review" <> {}'
-    )
-    args: list[Any] = [since, until, VisitStatus.completed.value, Review.rejected.value]
-    if households is not None:
-        window += ' AND "visit"."household" IN ({})'
-        args.append(households.querystrings[0])
-    rows = await Visit.raw(
-        'SELECT CAST("visit"."id" AS TEXT) AS id, "visit"."household" AS household, "visit"."checkin_at" AS at, '
-        '"visit"."duration_minutes" AS minutes, "visit"."presence" AS presence, '
-        '"visit"."manual_reason" AS manual_reason, CAST("visit"."corrects" AS TEXT) AS corrects, '
-        '(SELECT count(*) FROM "visit_photo" WHERE "visit_photo"."visit" = "visit"."id") AS photos, '
-        "CASE WHEN {} THEN 1 ELSE 0 END AS counts "
-        f'FROM "visit" WHERE {window}',
-        verified_visit().querystring,
-        *args,
-    )
-    services: dict[str, set[str]] = defaultdict(set)
-    for r in await VisitService.raw(
-        'SELECT CAST("visit_service"."visit" AS TEXT) AS visit, "visit_service"."service" AS service '
-        f'FROM "visit_service" WHERE "visit_service"."visit" IN (SELECT "visit"."id" FROM "visit" WHERE {window})',
-        *args,
-    ):
-        services[r["visit"]].add(r["service"])
-    # A corrected visit is judged as its latest correction, which keeps the original's photos.
-    corrects = {r["id"]: r["corrects"] for r in rows if r["corrects"] is not None}
-    superseded = set(corrects.values())
-    photos = {r["id"]: r["photos"] for r in rows if r["corrects"] is not None or r["id"] in superseded}
-    visits: dict[int, list[VisitFacts]] = defaultdict(list)
-    count = 0
-    no_services: frozenset[str] = frozenset()
-    for r in rows:
-        visit_id = r["id"]
-        if visit_id in superseded:
-            continue
-        photo_count, earlier = r["photos"], corrects.get(visit_id)
-        while earlier is not None:
-            photo_count += photos.get(earlier, 0)
-            earlier = corrects.get(earlier)
-        found = services.get(visit_id)
-        visits[r["household"]].append(
-            VisitFacts(
-                id=visit_id,
-                at=r["at"],
-                minutes=r["minutes"],
-                counts=bool(r["counts"]),
-                presence=r["presence"],
-                manual_reason=r["manual_reason"],
-                photos=photo_count,
-                services=frozenset(found) if found else no_services,
-            )
+    if engine().current_transaction.get() is None:  # each on its own connection, at the same time
+        (visits, count), episodes, bought = await asyncio.gather(
+            _visits(templates.values(), since, until, households),
+            _episodes(since, until, households),
+            _bought(households, period),
         )
-        count += 1
+    else:  # one connection: one statement at a time
+        visits, count = await _visits(templates.values(), since, until, households)
+        episodes = await _episodes(since, until, households)
+        bought = await _bought(households, period)
+    return Inputs(
+        agreements=agreements,
+        templates=templates,
+        visits=visits,
+        episodes=episodes,
+        bought=bought,
+        visit_count=count,
+    )
 
+
+async def _episodes(since: dt.datetime, until: dt.datetime, households: Any) -> dict[int, list[EpisodeFacts]]:
     episode_where = (SickEpisode.started_at < until) & (
         SickEpisode.ended_at.is_null() | (SickEpisode.ended_at >= since)
     )
@@ -228,14 +198,130 @@ async def load(scope: Scope, period: Period) -> Inputs:
         episodes[r["household"]].append(
             EpisodeFacts(id=r["id"], kind=SickKind(r["kind"]), started_at=r["started_at"], ended_at=r["ended_at"])
         )
-    return Inputs(
-        agreements=agreements,
-        templates=templates,
-        visits=visits,
-        episodes=episodes,
-        bought=await _bought(households, period),
-        visit_count=count,
+    return episodes
+
+
+async def fetch_rows(sql: str, *args: Any) -> Any:
+    """The rows of one hand-written statement as tuples (asyncpg Records on PostgreSQL: read by
+    position too), on the current transaction if there is one. Piccolo's SQLite rows are dicts
+    built by a Python function per row, and for 300,000 visits that alone outweighs the query."""
+    db = engine()
+    if is_postgres():
+        return await db.run_querystring(QueryString(sql, *args))
+    assert isinstance(db, SQLiteEngine)
+    compiled, values = QueryString(sql, *args).compile_string(engine_type="sqlite")
+    transaction = db.current_transaction.get()
+    connection = transaction.connection if transaction is not None else await db.get_connection()
+    connection.row_factory = None
+    try:
+        return await connection.execute_fetchall(compiled, values)
+    finally:
+        connection.row_factory = dict_factory
+        if transaction is None:
+            await connection.close()
+
+
+async def _visits(
+    templates: Iterable[Template], since: dt.datetime, until: dt.datetime, households: Any
+) -> tuple[dict[int, list[VisitFacts]], int]:
+    """The period's completed, unrejected visits by household, in SQL written for it.
+
+    Per visit: whether it is verified (``contracts.delivery.verified_visit``, its own compiled SQL,
+    so the definition stays one), its photos, and which of the services the templates ask about
+    (``services_asked``: a visit's other services change no finding) it performed: three
+    statements, joined here by id (see below). Rows come back as tuples; on SQLite ids and times
+    as text and integers as computed values, so Piccolo's per-value converters do not run (a
+    datetime is parsed here, once a visit).
+    """
+    postgres = is_postgres()
+    asked = sorted(set().union(*(services_asked(t) for t in templates)))
+    window = (
+        '"visit"."checkin_at" >= {} AND "visit"."checkin_at" < {} AND "visit"."status" = {} AND "visit"."review" <> {}'
     )
+    args: list[Any] = [since, until, VisitStatus.completed.value, Review.rejected.value]
+    if households is not None:
+        window += ' AND "visit"."household" IN ({})'
+        args.append(households.querystrings[0])
+    shift = len(asked)  # per visit, in one number: a bit for each asked service performed, its photos above
+    bits = {s: 1 << n for n, s in enumerate(asked)}
+    visit_columns = (
+        'CAST("visit"."id" AS TEXT), CAST("visit"."household" AS INTEGER), {}, '
+        'CAST("visit"."duration_minutes" AS INTEGER), "visit"."presence", "visit"."manual_reason", '
+        'CAST("visit"."corrects" AS TEXT), CASE WHEN {} THEN 1 ELSE 0 END'
+    )
+    # The photo links and the asked services' rows, joined to the visits here by id. SQLite looks a
+    # text key up in an index at several microseconds a visit, so a city's run reads those two tables
+    # straight through (a fraction of a microsecond a row) and a smaller scope picks its visits' rows
+    # by sub-select; PostgreSQL always sub-selects (a hash join; joining and grouping them in one
+    # statement spilled to disk under the default work_mem and took longer than the three).
+    of_window, of_args = "", []
+    if postgres or households is not None:
+        of_window, of_args = f' AND "link"."visit" IN (SELECT "visit"."id" FROM "visit" WHERE {window})', args
+    checkin_at = '"visit"."checkin_at"' if postgres else 'CAST("visit"."checkin_at" AS TEXT)'
+    statements = [
+        (
+            f'SELECT {visit_columns} FROM "visit" WHERE {window}',
+            [QueryString(checkin_at), verified_visit().querystring, *args],
+        ),
+        (
+            'SELECT CAST("visit_photo"."visit" AS TEXT) FROM "visit_photo" WHERE "visit_photo"."visit" IS NOT NULL'
+            + of_window.replace('"link"', '"visit_photo"'),
+            of_args,
+        ),
+        (
+            'SELECT CAST("visit_service"."visit" AS TEXT), "visit_service"."service" FROM "visit_service" '
+            f'WHERE "visit_service"."service" IN ({", ".join("{}" for _ in asked) or "NULL"})'
+            + of_window.replace('"link"', '"visit_service"'),
+            [*asked, *of_args],
+        ),
+    ]
+    if engine().current_transaction.get() is None:  # each on its own connection, at the same time
+        rows, photo_rows, service_rows = await asyncio.gather(*(fetch_rows(sql, *a) for sql, a in statements))
+    else:  # one connection: one statement at a time
+        rows, photo_rows, service_rows = [await fetch_rows(sql, *a) for sql, a in statements]
+    linked: dict[str, int] = defaultdict(int)
+    for (visit_id,) in photo_rows:
+        linked[visit_id] += 1 << shift
+    for visit_id, service in service_rows:
+        linked[visit_id] |= bits[service]
+    performed: dict[int, frozenset[str]] = {}
+    # A corrected visit is judged as its latest correction, which keeps the original's photos.
+    corrects = {r[0]: r[6] for r in rows if r[6] is not None}
+    superseded = set(corrects.values())
+    chained: dict[str, int] = {}
+    if corrects:  # as before: only photos of the visits of the period are carried along a chain
+        chained = {r[0]: linked.get(r[0], 0) >> shift for r in rows if r[0] in superseded}
+    visits: dict[int, list[VisitFacts]] = defaultdict(list)
+    parse: Callable[[Any], dt.datetime] = (lambda moment: moment) if postgres else dt.datetime.fromisoformat
+    linked_get, every_asked = linked.get, (1 << shift) - 1
+    count = 0
+    for visit_id, household, checkin, minutes, presence, reason, earlier, counts in rows:
+        if visit_id in superseded:
+            continue
+        links = linked_get(visit_id, 0)
+        photo_count = links >> shift
+        mask = links & every_asked
+        if mask not in performed:
+            performed[mask] = frozenset(s for s in asked if mask & bits[s])
+        while earlier is not None:
+            photo_count += chained.get(earlier, 0)
+            earlier = corrects.get(earlier)
+        at = parse(checkin)
+        visits[household].append(
+            VisitFacts(
+                id=visit_id,
+                at=at,
+                minutes=minutes,
+                counts=counts == 1,
+                presence=presence,
+                manual_reason=reason,
+                photos=photo_count,
+                services=performed[mask],
+                day=local_ordinal(at),
+            )
+        )
+        count += 1
+    return visits, count
 
 
 async def _bought(households: Any, period: Period) -> dict[int, dict[dt.date, frozenset[str]]]:
@@ -253,21 +339,40 @@ async def _bought(households: Any, period: Period) -> dict[int, dict[dt.date, fr
     )
     versions = await versions_of({r["contract"] for r in rows})
     terms_cache: dict[tuple[int, dt.date], frozenset[str]] = {}
-    bought: dict[int, dict[dt.date, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for r in rows:
-        month = max(r["starts_on"], period.first).replace(day=1)
+    span_cache: dict[tuple[int, dt.date, dt.date | None], dict[dt.date, frozenset[str]]] = {}
+
+    def months_of(contract: int, starts_on: dt.date, ends_on: dt.date | None) -> dict[dt.date, frozenset[str]]:
+        months: dict[dt.date, frozenset[str]] = {}
+        month = max(starts_on, period.first).replace(day=1)
         while month <= period.last:
             following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            last_day = min(following - dt.timedelta(days=1), r["ends_on"] or dt.date.max)
-            if r["starts_on"] > last_day:
+            last_day = min(following - dt.timedelta(days=1), ends_on or dt.date.max)
+            if starts_on > last_day:
                 break
-            key = (r["contract"], last_day)
+            key = (contract, last_day)
             if key not in terms_cache:
-                terms = state_on(versions[r["contract"]], last_day)
+                terms = state_on(versions[contract], last_day)
                 terms_cache[key] = frozenset(i.classification.value for i in terms.items) if terms else frozenset()
-            bought[r["household"]][month] |= terms_cache[key]
+            months[month] = terms_cache[key]
             month = following
-    return {h: {m: frozenset(s) for m, s in months.items()} for h, months in bought.items()}
+        return months
+
+    spans: dict[int, list[tuple[int, dt.date, dt.date | None]]] = defaultdict(list)
+    for r in rows:
+        spans[r["household"]].append((r["contract"], r["starts_on"], r["ends_on"]))
+    bought: dict[int, dict[dt.date, frozenset[str]]] = {}
+    for household, covered in spans.items():
+        merged: dict[dt.date, frozenset[str]] = {}
+        for span in covered:
+            if span not in span_cache:  # most households share their coverage's dates: computed once
+                span_cache[span] = months_of(*span)
+            if len(covered) == 1:
+                merged = span_cache[span]  # shared between households, and read only
+            else:
+                for month, services in span_cache[span].items():
+                    merged[month] = merged.get(month, frozenset()) | services
+        bought[household] = merged
+    return bought
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -409,6 +514,20 @@ def _changes(row: dict[str, Any], values: dict[str, Any], now: dt.datetime) -> d
     return changes
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while the inputs are loaded and the engine runs: a city's
+    year makes a million short-lived tuples, rows and structs (none in a reference cycle), and the
+    collector, triggered every 700 allocations, kept walking them all (a fifth of the time)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 async def evaluate_scope(
     scope: Scope,
     first_month: dt.date,
@@ -424,12 +543,13 @@ async def evaluate_scope(
     began = time.perf_counter()
     if progress:
         await progress(0, 3, "正在读取协议、服务记录和患病情况")
-    inputs = await load(scope, period)
-    loaded = time.perf_counter()
-    if progress:
-        await progress(1, 3, f"正在核查 {len(inputs.agreements)} 户的协议履行情况")
-    findings = run(inputs, period, as_of)
-    ran = time.perf_counter()
+    with _no_cycle_collection():
+        inputs = await load(scope, period)
+        loaded = time.perf_counter()
+        if progress:
+            await progress(1, 3, f"正在核查 {len(inputs.agreements)} 户的协议履行情况")
+        findings = run(inputs, period, as_of)
+        ran = time.perf_counter()
     if progress:
         await progress(2, 3, f"正在保存 {len(findings)} 条违约发现")
     await save(findings, inputs.agreements, period, as_of, result)
