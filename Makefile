@@ -54,7 +54,8 @@ test-slow: install
 
 # Each figure a ratio to a plain baseline measured in the same run (tests/perf/; results in var/bench/):
 # the agreement engine and the audit dashboard over a city year, the visit API, photos and door cards,
-# jobs on arq (needs Redis).
+# jobs on arq (needs Redis); the dashboard over the province data set when BENCH_PROVINCE_DATABASE_URL names a
+# PostgreSQL database it may fill (loaded once, ~20 minutes; without it the script prints that it skips).
 # Not part of `make test`; see docs/PERFORMANCE.md.
 bench: install
 	$(BIN)/python tests/perf/bench_engine.py
@@ -62,6 +63,7 @@ bench: install
 	$(BIN)/python tests/perf/bench_web.py
 	$(BIN)/python tests/perf/bench_media.py
 	$(BIN)/python tests/perf/bench_jobs.py
+	$(BIN)/python tests/perf/bench_province.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -76,8 +76,36 @@ async def paying_contracts() -> dict[int, str]:
     return {r["resident"]: r["contract.code"] for r in rows}
 
 
+PROVINCE_NEEDS_POSTGRES = (
+    "省级数据量仅支持 PostgreSQL：约 20 万户、一年约 1,000 万次上门服务需用 COPY 批量写入，"
+    "SQLite 无法承载。请把 DATABASE_URL 设为 postgresql://用户:密码@主机:端口/空数据库，"
+    "先运行 `carepact migrate`，再运行 `carepact demo-data --scale province`。"
+)
+
+
+def cmd_demo_province(args: argparse.Namespace) -> int:
+    from carepact.db import is_postgres
+
+    if not is_postgres():
+        print(PROVINCE_NEEDS_POSTGRES, file=sys.stderr)
+        return 2
+    from contracts.demo_province import build_province, describe_province
+    from contracts.demo_year import history_window
+
+    start, end = history_window()
+    if start > end:
+        print("本年度尚无可生成的服务历史（今天是 1 月 1 日）。", file=sys.stderr)
+        return 2
+    summary = _run(build_province(start=start, end=end, say=lambda line: print(line, flush=True)))
+    print(describe_province(summary))
+    return 0
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     import time
+
+    if args.scale == "province":
+        return cmd_demo_province(args)
 
     from carepact.demo.build import build_demo
     from contracts.agreement.demo import build_agreements, describe_agreements
@@ -272,9 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--scale",
-        choices=["city", "small"],
+        choices=["city", "small", "province"],
         default="city",
-        help="city：全市 5,565 户，住院照护记录全年；small：120 户，住院照护记录近 30 天，用于试用",
+        help="city：全市 5,565 户，住院照护记录全年；small：120 户，住院照护记录近 30 天，用于试用；"
+        "province：省级规模，约 20 万户、一年约 1,000 万次上门服务，仅限 PostgreSQL（COPY 批量写入，"
+        "约 100 个县区，作为一个部署根区域；无集中供养，不运行协议核查）",
     )
     p.set_defaults(func=cmd_demo_data)
 

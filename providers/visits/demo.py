@@ -27,7 +27,7 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence, Set
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence, Set
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -469,10 +469,15 @@ class Values:
         self.text = text
         self._days: dict[int, str] = {}
         self._clock: dict[int, str] = {}
+        self._moments: dict[int, dt.datetime] = {}
 
     def time(self, minute: int, second: int = 0) -> Any:
         if not self.text:
-            return moment(minute, second)
+            key = minute * 60 + second  # a month's visits share a few tens of thousands of minutes
+            found = self._moments.get(key)
+            if found is None:
+                found = self._moments[key] = moment(minute, second)
+            return found
         day, of_day = divmod(minute, 1440)
         prefix = self._days.get(day)
         if prefix is None:
@@ -588,8 +593,13 @@ class HistoryPlan:
         seed: int = 2026,
         illnesses: Sequence[Illness] = (),
         text: bool = False,
+        shifts: Callable[[int, str], int] | None = None,
     ) -> None:
+        """``shifts``: a household's weekly pattern (household id, self-care level → the shift of
+        ``scheduled``) instead of a random one, so plans made a month at a time (the province) keep
+        each household on its days from one month to the next."""
         self.inputs, self.pictures = inputs, pictures
+        self.shifts = shifts
         self.values = Values(text=text)
         self.rng = random.Random(seed)
         self.serial = 0x019B_0000_0000  # ids count up from here (a UUIDv7-like time in 2025)
@@ -650,7 +660,10 @@ class HistoryPlan:
                 _Planned(span.worker, day, order, span.household, span.organisation, why, services, not_before)
             )
 
-        shift = rng.randrange(7) if level == CareLevel.able else rng.randrange(2)
+        if self.shifts is not None:
+            shift = self.shifts(span.household, level)
+        else:
+            shift = rng.randrange(7) if level == CareLevel.able else rng.randrange(2)
         length = (span.last - span.first).days + 1
         lapses = []
         expected = quality.lapses_per_year * length / 365
@@ -705,15 +718,21 @@ class HistoryPlan:
                 day += one_day
         return asked
 
-    def months(self) -> Iterator[History]:
-        """The rows, one calendar month at a time, each table's in id order."""
+    def months(self, batch: int | None = None) -> Iterator[History]:
+        """The rows, one calendar month at a time, each table's in id order; with ``batch``, a
+        month in parts of about that many visits (whole worker-days each), so that a province's
+        month never sits in memory at once."""
         planned = self.planned
         recent: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)  # a worker's last photos
         n = 0
         while n < len(planned):
             month = planned[n].day.replace(day=1)
             history = History(visits=[], services=[], photos=[], links=[], flags=[])
-            while n < len(planned) and planned[n].day.replace(day=1) == month:
+            while (
+                n < len(planned)
+                and planned[n].day.replace(day=1) == month
+                and (batch is None or len(history.visits) < batch)
+            ):
                 m = n
                 while m < len(planned) and planned[m].worker == planned[n].worker and planned[m].day == planned[n].day:
                     m += 1
