@@ -123,7 +123,7 @@ async def _add_flags(visit_id: uuid.UUID, source: str, flags: list[flagging.Flag
                 "code": f.code,
                 "severity": f.severity.value,
                 "message": f.message[:300],
-                "evidence": msgspec.json.encode(f.evidence).decode(),
+                "evidence": _evidence(f),
                 "source": source,
                 "created_at": now,
             }
@@ -151,13 +151,18 @@ async def _previous_visit(worker_id: int, before: dt.datetime, exclude: uuid.UUI
     )
 
 
-# The household a check-in names, if the worker may see it, and whether this visit id is stored
-# already (a replay): one statement. The outer one-row select answers "stored" even when the
-# household is not visible (a replay of a visit to a household reassigned since).
+# The household a check-in names (one row per member, for the answer; its door card's current version,
+# as cards.current_version reads it), if the worker may see it, and
+# whether this visit id is stored already (a replay): one statement. The outer one-row select answers
+# "stored" even when the household is not visible (a replay of a visit to a household reassigned since).
 _CHECKIN_HOUSEHOLD = (
     "SELECT EXISTS (SELECT 1 FROM visit WHERE visit.id = {}) AS stored, household.id, household.latitude,"
-    " household.longitude FROM (SELECT 1 AS one) AS here LEFT JOIN household"
-    " ON household.id = {} AND household.id IN ({})"
+    " household.longitude, household.code, village.name AS village_name, person.name AS member,"
+    " (SELECT max(card.version) FROM card WHERE card.subject = {} AND card.subject_id = household.id)"
+    " AS card_version"
+    " FROM (SELECT 1 AS one) AS here LEFT JOIN household ON household.id = {} AND household.id IN ({})"
+    " LEFT JOIN region AS village ON village.id = household.village"
+    " LEFT JOIN person ON person.household = household.id ORDER BY person.id"
 )
 
 
@@ -191,7 +196,13 @@ async def _checkin(
 ) -> tuple[VisitDetail, bool]:
     # What the check-in is judged by is read before the write transaction: on SQLite writers take
     # turns, and a turn should hold only the writes (tests/perf/bench_web.py measured the difference).
-    found = await fetch(_CHECKIN_HOUSEHOLD, body.id, body.household_id, visible_household_ids(principal))
+    found = await fetch(
+        _CHECKIN_HOUSEHOLD,
+        body.id,
+        CardSubject.household.value,
+        body.household_id,
+        visible_household_ids(principal),
+    )
     if found and found[0]["stored"]:  # a replay from the phone's outbox
         return await _checkin_replayed(principal, body.id, digest), False
     household = found[0] if found else None
@@ -216,7 +227,9 @@ async def _checkin(
     card_version = None
     if body.card_token is not None:
         try:
-            claim = await cards.verify(body.card_token, CardSubject.household)
+            claim = await cards.verify(
+                body.card_token, CardSubject.household, known={household["id"]: household["card_version"]}
+            )
             card_version = claim.version
             if claim.subject_id != body.household_id:
                 card_problem = ("card.wrong_household", "扫描的门牌卡不是本户的卡片")
@@ -247,31 +260,28 @@ async def _checkin(
         await _photos_for(principal, body.household_id, body.photo_ids, body.id)
         # DO NOTHING rather than fail: of two requests racing with one id, the second waits for
         # the first to commit and then inserts nothing (on PostgreSQL; SQLite runs them in turn).
-        inserted = await insert_row(
-            Visit,
-            {
-                "id": body.id,
-                "household": body.household_id,
-                "worker": principal.account_id,
-                "organisation": principal.organisation_id,
-                "status": VisitStatus.in_progress.value,
-                "presence": presence.value,
-                "manual_reason": body.manual_reason.value if body.manual_reason and body.card_token is None else "",
-                "manual_note": body.manual_note,
-                "card_version": card_version,
-                "checkin_at": checkin_at,
-                "checkin_device_at": body.device_time,
-                "checkin_received_at": received,
-                "clock_skew_seconds": skew,
-                "checkin_latitude": position[0] if position else None,
-                "checkin_longitude": position[1] if position else None,
-                "checkin_accuracy_m": position[2] if position else None,
-                "checkin_distance_m": distance,
-                "review": (Review.awaiting_approval if presence != Presence.qr else Review.not_required).value,
-                "checkin_digest": digest,
-            },
-            skip_existing="id",
-        )
+        values = {
+            "id": body.id,
+            "household": body.household_id,
+            "worker": principal.account_id,
+            "organisation": principal.organisation_id,
+            "status": VisitStatus.in_progress.value,
+            "presence": presence.value,
+            "manual_reason": body.manual_reason.value if body.manual_reason and body.card_token is None else "",
+            "manual_note": body.manual_note,
+            "card_version": card_version,
+            "checkin_at": checkin_at,
+            "checkin_device_at": body.device_time,
+            "checkin_received_at": received,
+            "clock_skew_seconds": skew,
+            "checkin_latitude": position[0] if position else None,
+            "checkin_longitude": position[1] if position else None,
+            "checkin_accuracy_m": position[2] if position else None,
+            "checkin_distance_m": distance,
+            "review": (Review.awaiting_approval if presence != Presence.qr else Review.not_required).value,
+            "checkin_digest": digest,
+        }
+        inserted = await insert_row(Visit, values, skip_existing="id")
         if not inserted:  # stored meanwhile by a twin request
             raise _Taken
         await _add_flags(body.id, "checkin", flags)
@@ -285,7 +295,31 @@ async def _checkin(
             body.id,
             after={"household": body.household_id, "presence": presence.value, "flags": [f.code for f in flags]},
         )
-    return await get_visit(principal, body.id), True
+    if body.photo_ids:  # their state and assessment are read back
+        return await get_visit(principal, body.id), True
+    # Everything the answer holds is known here: what was inserted, as the database gives it back.
+    stored = values | {
+        "checkin_at": checkin_at.astimezone(dt.UTC),
+        "checkin_device_at": body.device_time.astimezone(dt.UTC),
+        "checkin_received_at": received.astimezone(dt.UTC),
+        "checkout_at": None,
+        "duration_minutes": None,
+        "notes": "",
+        "review_comment": "",
+        "corrects": None,
+        "corrected_by": None,
+        "household_code": household["code"],
+        "village_name": household["village_name"],
+        "worker_name": principal.display_name,
+        "organisation_name": principal.organisation_name,
+    }
+    parts = {
+        _MEMBER: [{"a": row["member"]} for row in found if row["member"] is not None],
+        _FLAG: [
+            {"a": f.code, "b": f.severity.value, "c": f.message[:300], "d": _evidence(f), "e": "checkin"} for f in flags
+        ],
+    }
+    return _detail(principal, stored, parts), True
 
 
 async def checkout(principal: Principal, visit_id: uuid.UUID, body: CheckoutIn, actor: Actor) -> VisitDetail:
@@ -512,6 +546,15 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
     parts: dict[int, list[Any]] = defaultdict(list)
     for row in await fetch(_VISIT_PARTS, visit_id, visit_id, visit_id, v["household"]):
         parts[row["part"]].append(row)
+    return _detail(principal, v, parts)
+
+
+def _evidence(flag: flagging.Flag) -> str:
+    return msgspec.json.encode(flag.evidence).decode()
+
+
+def _detail(principal: Principal, v: Any, parts: dict[int, list[Any]]) -> VisitDetail:
+    """A visit's detail from its row (with its names) and its parts, as ``_VISIT_PARTS`` gives them."""
     reason = v["manual_reason"] or None
     corrected_by = uuid.UUID(v["corrected_by"]) if v["corrected_by"] else None
     manager = principal.role == Role.provider_manager and v["organisation"] == principal.organisation_id
@@ -520,7 +563,7 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
         id=v["id"],
         household_id=v["household"],
         household_code=v["household_code"],
-        household_names=[m["a"] for m in parts[_MEMBER]],
+        household_names=[m["a"] for m in parts.get(_MEMBER, ())],
         village_name=v["village_name"],
         worker_id=v["worker"],
         worker_name=v["worker_name"],
@@ -544,7 +587,7 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
         checkin_distance_m=v["checkin_distance_m"],
         services=[
             VisitServiceOut(code=ServiceCode(s["a"]), label=CATALOGUE[ServiceCode(s["a"])].label)
-            for s in parts[_SERVICE]
+            for s in parts.get(_SERVICE, ())
         ],
         notes=v["notes"],
         photos=[
@@ -555,7 +598,7 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
                 thumb_url=f"/api/photos/{p['a']}/thumb",
                 display_url=f"/api/photos/{p['a']}/display",
             )
-            for p in parts[_PHOTO]
+            for p in parts.get(_PHOTO, ())
         ],
         flags=[
             FlagOut(
@@ -565,7 +608,7 @@ async def get_visit(principal: Principal, visit_id: uuid.UUID) -> VisitDetail:
                 evidence=msgspec.json.decode(f["d"]),
                 source=f["e"],
             )
-            for f in parts[_FLAG]
+            for f in parts.get(_FLAG, ())
         ],
         corrects=v["corrects"],
         corrected_by=corrected_by,

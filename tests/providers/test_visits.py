@@ -90,6 +90,8 @@ async def test_visit_with_qr_is_stored_once_and_replays_are_idempotent(api) -> N
     visit = first.json()
     assert visit["presence"] == "qr" and visit["review"] == "not_required"
     assert visit["checkin_distance_m"] == 0
+    # The answer is built from what was stored, without reading it back: it is what a read gives.
+    assert (await worker.get(f"/api/visits/{visit['id']}")).json() == visit
     # A retry from the phone (new sent_at, same content) finds the stored visit.
     retry = await worker.post("/api/visits/checkin", json=body | {"sent_at": now().isoformat()})
     assert retry.status_code == 200 and retry.json()["id"] == visit["id"]
@@ -200,6 +202,7 @@ async def test_offline_visit_keeps_device_time_and_measures_skew(api) -> None:
     checkin_at = dt.datetime.fromisoformat(visit["checkin_at"])
     assert abs((checkin_at - (now() - dt.timedelta(hours=2))).total_seconds()) < 10
     assert any(f["code"] == "clock_skew" for f in visit["flags"])
+    assert (await api("weibin_worker").get(f"/api/visits/{visit['id']}")).json() == visit
 
 
 async def test_far_checkin_and_impossible_travel_are_flagged(api) -> None:
@@ -225,6 +228,8 @@ async def test_far_checkin_and_impossible_travel_are_flagged(api) -> None:
     ).json()
     travel = [f for f in v2["flags"] if f["code"] == "impossible_travel"]
     assert travel and travel[0]["evidence"]["previous_visit"] == v1["id"]
+    for answer in (v1, v2):  # flags with their evidence, the household's names: as a read gives them
+        assert (await worker.get(f"/api/visits/{answer['id']}")).json() == answer
 
 
 async def test_visits_are_scoped(api) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from carepact.audit.services import Actor, record
 from carepact.cards.tables import Card, CardSubject
 from carepact.cards.tokens import CardClaim, TokenRefused, read, sign
@@ -39,12 +41,17 @@ async def token_for(subject: CardSubject, subject_id: int, actor: Actor) -> str:
     return sign(subject, subject_id, version)
 
 
-async def verify(token: str, subject: CardSubject) -> CardClaim:
-    """A claim for a current card of this kind, or TokenRefused with the reason."""
+async def verify(token: str, subject: CardSubject, known: Mapping[int, int | None] | None = None) -> CardClaim:
+    """A claim for a current card of this kind, or TokenRefused with the reason. ``known``: current
+    versions the caller read already (subject id → ``current_version``), as a check-in does with
+    its household."""
     claim = read(token)
     if claim.subject != subject:
         raise TokenRefused("card.wrong_kind", "这不是本类卡片（门牌卡与腕带不能混用）。")
-    current = await current_version(subject, claim.subject_id)
+    if known is not None and claim.subject_id in known:
+        current = known[claim.subject_id]
+    else:
+        current = await current_version(subject, claim.subject_id)
     if current is None:
         raise TokenRefused("card.unknown", "卡片对应的对象不存在或尚未制卡。")
     if claim.version < current:
