@@ -49,7 +49,7 @@ async def roll_up_oversight_figures(ctx: JobContext) -> dict[str, Any]:
     """Rebuild the rolled-up visit figures of the months asked (default: the nightly span).
     Idempotent: each month is replaced whole."""
     asked = ctx.params.get("months")
-    months = [first_of(m) for m in asked] if asked else rollup.nightly_months()
+    months = [first_of(m) for m in asked] if asked else [*rollup.nightly_months(), rollup.first_live_month()]
     written = await rollup.roll_up(months, ctx.progress)
     await ctx.checkpoint(len(months), len(months), f"已汇总 {len(months)} 个月的数据")
     return {"months": [f"{m:%Y-%m}" for m in months], "rows": written}

@@ -1,7 +1,9 @@
 """Past months' visit figures, rolled up per village, provider and contract (``OversightFigure``).
 
 A year of a city's visits is about 300,000 rows; a dashboard's trend over it is a sum over a few
-thousand rolled-up rows instead. This month is always counted live. Earlier months are rolled up by
+thousand rolled-up rows instead. This month is counted live, except in a deployment larger than
+CAREPACT_LIVE_MONTH_HOUSEHOLDS (a province: ~1 M visits a month took 11 s to count), where it is rolled
+up too, again when a dashboard finds it over an hour old, and shown as of then. Earlier months are rolled up by
 the nightly job (the twelve before this one: visits sent offline arrive up to 30 days late, reviews
 and corrections follow) and again whenever a dashboard finds one missing or rolled up before today,
 so what changed in a past month shows by the next day. Each month is rebuilt whole, under one lock,
@@ -19,7 +21,8 @@ from typing import Any
 from carepact.dates import SHANGHAI, local_today
 from carepact.db import atomic, insert_many, is_postgres
 from carepact.jobs import services as jobs
-from carepact.registry.tables import Region, RegionLevel
+from carepact.registry.tables import Household, Region, RegionLevel
+from carepact.settings import get_settings
 from contracts.oversight import queries
 from contracts.oversight.inputs import home_care_contracts, limits, periods
 from contracts.oversight.queries import Scope, Sql
@@ -27,6 +30,7 @@ from contracts.oversight.tables import OversightFigure, OversightMonth
 
 ROLLUP_JOB = "roll_up_oversight_figures"
 ROLLUP_MONTHS = 12  # the nightly job rebuilds this many months before the live one
+LIVE_REFRESH = dt.timedelta(hours=1)  # a large deployment's rolled-up month in progress is asked again after this
 _ROLLUP_LOCK = 0x0A6_E7A2
 COUNTERS = (
     "households_due",
@@ -51,9 +55,27 @@ def following(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+_households: dict[dt.date, int] = {}  # the registry's size, counted once a day per process
+
+
+async def rolls_this_month() -> bool:
+    """Whether this month, too, is rolled up instead of counted live: a deployment larger than
+    CAREPACT_LIVE_MONTH_HOUSEHOLDS."""
+    today = local_today()
+    if today not in _households:
+        _households.clear()
+        _households[today] = await Household.count()
+    return _households[today] > get_settings().live_month_households
+
+
+async def _rollable(months: list[dt.date]) -> list[dt.date]:
+    live = first_live_month()
+    return [m for m in months if m < live or (m == live and await rolls_this_month())]
+
+
 async def rolled(months: list[dt.date]) -> dict[dt.date, dt.datetime]:
     """Which of these months are rolled up (and when), among those not counted live."""
-    wanted = [m for m in months if m < first_live_month()]
+    wanted = await _rollable(months)
     if not wanted:
         return {}
     rows = await OversightMonth.select(OversightMonth.month, OversightMonth.computed_at).where(
@@ -63,17 +85,26 @@ async def rolled(months: list[dt.date]) -> dict[dt.date, dt.datetime]:
 
 
 async def refresh_if_stale(months: list[dt.date], done: dict[dt.date, dt.datetime]) -> None:
-    """Ask for the months not counted live that are missing or were rolled up before today: once a
-    day per span (the job's key), in the background; the caller counts them live meanwhile if missing."""
-    today = local_today()
-    stale = [
-        m for m in months if m < first_live_month() and (m not in done or done[m].astimezone(SHANGHAI).date() < today)
-    ]
-    if stale:
+    """Ask for the months not counted live that are missing or were rolled up before today (this
+    month, where it is rolled up: over an hour ago): once a day (or hour) per span (the job's key), in
+    the background; the caller counts them live meanwhile if missing."""
+    now = dt.datetime.now(dt.UTC)
+    today, live = local_today(), first_live_month()
+
+    def stale(m: dt.date) -> bool:
+        if m not in done:
+            return True
+        if m == live:
+            return done[m] < now - LIVE_REFRESH
+        return done[m].astimezone(SHANGHAI).date() < today
+
+    wanted = [m for m in await _rollable(months) if stale(m)]
+    if wanted:
+        hour = f":{now.astimezone(SHANGHAI):%H}" if live in wanted else ""
         await jobs.submit(
             ROLLUP_JOB,
-            {"months": [f"{m:%Y-%m}" for m in stale]},
-            key=f"oversight-rollup:{today}:{stale[0]:%Y-%m}:{stale[-1]:%Y-%m}",
+            {"months": [f"{m:%Y-%m}" for m in wanted]},
+            key=f"oversight-rollup:{today}{hour}:{wanted[0]:%Y-%m}:{wanted[-1]:%Y-%m}",
         )
 
 
@@ -153,7 +184,7 @@ async def roll_up_month(month: dt.date, scope: Scope | None = None) -> int:
 async def roll_up(months: list[dt.date], progress: Progress | None = None) -> int:
     """Rebuild the given months (those not counted live); returns the rows written."""
     scope = await _city_scope()
-    chosen = sorted(m for m in set(months) if m < first_live_month())
+    chosen = sorted(await _rollable(sorted(set(months))))
     written = 0
     for n, month in enumerate(chosen):
         if progress:

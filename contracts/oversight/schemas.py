@@ -148,6 +148,9 @@ class Dashboard(msgspec.Struct, kw_only=True):
     facilities: list[FacilityRow]
     computed_at: dt.datetime
     seconds: float
+    # This month's visit figures as of this moment: a deployment larger than
+    # CAREPACT_LIVE_MONTH_HOUSEHOLDS rolls them up hourly instead of counting them on every view.
+    live_as_of: dt.datetime | None = None
 
 
 class Scorecards(msgspec.Struct, kw_only=True):

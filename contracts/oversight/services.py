@@ -225,6 +225,7 @@ class Collected(msgspec.Struct, kw_only=True):
     villages: dict[int, tuple[int, int, int]]  # the month in view: village → due, met, unvisited
     care: dict[tuple[int, str], Counter[str]]  # (facility, month) → "record" or dose outcome → count
     resident_days: dict[tuple[int, str], int]  # (facility, month) → bed-days
+    live_as_of: dt.datetime | None = None  # this month's visit figures were rolled up then (a large deployment)
 
 
 async def _facilities(scope: Scope) -> dict[int, str]:
@@ -269,6 +270,7 @@ class _Tallies:
         self.in_view = in_view
         self.parts: dict[tuple[str, int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.villages: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.live_as_of: dt.datetime | None = None
 
     def add(self, part: str, who: int, month: str, numbers: tuple[int, int, int], village: int | None = None) -> None:
         for n, value in enumerate(numbers):
@@ -287,6 +289,7 @@ async def _visit_tallies(scope: Scope, months: list[dt.date], suppliers: dict[in
     tallies = _Tallies(month_key(in_view))
     done = await rollup.rolled(months)
     await rollup.refresh_if_stale(months, done)
+    tallies.live_as_of = done.get(rollup.first_live_month())
     for r in await rollup.figures(scope, sorted(done)):
         key = month_key(_date(r["month"]))
         if r["contract"] is not None:
@@ -371,6 +374,7 @@ async def collect(scope: Scope, months: list[dt.date], *, residential: bool = Tr
         villages={village: (due, met, unvisited) for village, (due, met, unvisited) in tallies.villages.items()},
         care=dict(care),
         resident_days=resident_days,
+        live_as_of=tallies.live_as_of,
     )
 
 
@@ -643,6 +647,7 @@ async def dashboard(principal: Principal, region_id: int | None, month_text: str
         facilities=facilities,
         computed_at=dt.datetime.now(dt.UTC),
         seconds=round(time.perf_counter() - began, 3),
+        live_as_of=c.live_as_of,
     )
 
 

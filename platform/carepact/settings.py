@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     arq_queue: str = "arq:queue"
     # Personal data older than this is deleted by `carepact purge` (PIPL art. 19 and 47).
     retention_days: int = 1095
+    # A deployment with more households than this has this month's audit figures rolled up hourly
+    # instead of counted on every view (a province's month is ~1 M visits: docs/PERFORMANCE.md).
+    live_month_households: int = 50_000
     timezone: str = "Asia/Shanghai"
 
     @property
@@ -113,6 +116,7 @@ def load_settings() -> Settings:
         job_drill_pause=_job_drill_pause(env),
         arq_queue=os.environ.get("CAREPACT_ARQ_QUEUE", "").strip() or "arq:queue",
         retention_days=_retention_days(),
+        live_month_households=int(os.environ.get("CAREPACT_LIVE_MONTH_HOUSEHOLDS", "50000")),
     )
 
 

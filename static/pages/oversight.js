@@ -5,7 +5,7 @@
 
 import { api } from "../api.js";
 import { barChart, lineChart, percent } from "../charts.js";
-import { fill, h, notice, shanghaiIsoDate } from "../dom.js";
+import { fill, formatAgo, h, notice, shanghaiIsoDate } from "../dom.js";
 import { jobProgress } from "../jobs.js";
 import { count, yuan } from "../money.js";
 import { auditsProviders, managesProvider } from "../roles.js";
@@ -420,7 +420,12 @@ export async function oversightPage(root, { account, params, navigate, setTitle 
   fill(
     root,
     ...header,
-    h("p", { class: "muted" }, `${d.region.name} · ${monthWords(d.month)} · 统计用时 ${d.seconds} 秒`),
+    h(
+      "p",
+      { class: "muted" },
+      `${d.region.name} · ${monthWords(d.month)} · 统计用时 ${d.seconds} 秒`,
+      d.live_as_of ? ` · 本月上门数据截至 ${formatAgo(d.live_as_of)}（每小时汇总）` : "",
+    ),
     pickers("/oversight", state, d.regions, navigate, "oversight"),
     h("section", { class: "oversight-figures", "aria-label": "本月指标" }, figureTiles(d.totals, d)),
     h(

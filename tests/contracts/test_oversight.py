@@ -604,3 +604,50 @@ async def test_care_home_records_fall_in_their_beijing_month(world) -> None:
 
     rows = await queries.care_records(queries.Scope(region_path="/", whole_city=True), since, until)
     assert {(r["facility"], r["month"], r["outcome"]): r["n"] for r in rows} == dict(expected)
+
+
+async def test_a_large_deployment_shows_this_month_as_last_rolled_up(api, world, monkeypatch) -> None:
+    """Above CAREPACT_LIVE_MONTH_HOUSEHOLDS (a province), this month is rolled up too instead of
+    counted on every view: the dashboard says as of when, its figures are what counting live says,
+    and one over an hour old is asked for again."""
+    from carepact.jobs.tables import Job
+    from contracts.oversight import rollup
+    from contracts.oversight.tables import OversightFigure, OversightMonth
+
+    live = rollup.first_live_month()
+    key = f"{live:%Y-%m}"
+    board = api("city_admin")
+
+    async def figures() -> dict:
+        r = await board.get("/api/oversight/dashboard", params={"month": key})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    counted = await figures()
+    assert counted["live_as_of"] is None  # the test city is small: counted live
+
+    async def large() -> bool:
+        return True
+
+    monkeypatch.setattr(rollup, "rolls_this_month", large)
+    try:
+        asked = await figures()  # not rolled up yet: counted live meanwhile, and the roll-up asked for
+        assert asked["live_as_of"] is None and asked["totals"] == counted["totals"]
+        assert await Job.exists().where((Job.kind == rollup.ROLLUP_JOB) & Job.key.like(f"%:{key}"))
+        await rollup.roll_up([live])
+        shown = await figures()
+        as_of = dt.datetime.fromisoformat(shown["live_as_of"])
+        assert dt.datetime.now(dt.UTC) - as_of < dt.timedelta(minutes=5)
+        assert shown["totals"] == counted["totals"] and shown["villages"] == counted["villages"]
+        # Over an hour old, it is asked for again (the job's key holds the hour: once an hour).
+        await OversightMonth.update({OversightMonth.computed_at: as_of - dt.timedelta(hours=2)}).where(
+            OversightMonth.month == live
+        )
+        await Job.delete().where((Job.kind == rollup.ROLLUP_JOB) & Job.key.like(f"%:{key}"))  # this test's
+        stale = await figures()
+        assert stale["live_as_of"] is not None and stale["totals"] == counted["totals"]
+        assert await Job.exists().where((Job.kind == rollup.ROLLUP_JOB) & Job.key.like(f"%:{key}"))
+    finally:
+        await Job.delete().where((Job.kind == rollup.ROLLUP_JOB) & Job.key.like(f"%:{key}"))
+        await OversightFigure.delete().where(OversightFigure.month == live)
+        await OversightMonth.delete().where(OversightMonth.month == live)
