@@ -198,7 +198,9 @@ def create_app() -> Litestar:
         stores={"login_limits": _login_store()},
         response_headers=SECURITY_HEADERS,
         before_send=[_security_headers_on_every_response],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # A body that fits one TCP segment (~1,460 bytes) reaches a phone no sooner compressed: only
+        # larger ones (lists, dashboards, pages) are worth the CPU. A check-in's answer is ~1 kB.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1400),
         request_max_body_size=20 * 1024 * 1024,
         openapi_config=OpenAPIConfig(
             title="carepact API",

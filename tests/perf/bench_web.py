@@ -9,6 +9,10 @@ on the same database file and driver, and are loaded by the same client (16 conc
 - visit detail: GET /api/visits/{id} with object-level authorization (the worker's own visit) against
   GET /bare/visits/{id} reading the same row: throughput ratio, target ≥ 0.5.
 
+The two servers take turns, ROUNDS times, and each figure is the best rate of each: a shared
+machine's slow moments (the bare server's rate varied from 420 to 670 req/s in runs minutes apart)
+fall on one side or the other of a single pass.
+
 Run with ``make bench``; not part of ``make test``. BENCH_DATABASE_URL runs it on PostgreSQL.
 """
 
@@ -28,6 +32,7 @@ from common import ROOT, TMP, Figure, Report  # sets the environment first
 
 CONCURRENCY = 16
 REQUESTS = 1_500
+ROUNDS = 3
 SERVER = [
     "--host",
     "127.0.0.1",
@@ -141,28 +146,40 @@ async def main() -> None:
         # Warm both (imports, caches, connections), then measure, bare first and last to even out drift.
         await load(bare_base, [("POST", "/bare/visits", checkin(h, None)) for h, _ in cards], {})
         await load(app_base, [("POST", "/api/visits/checkin", checkin(h, c)) for h, c in cards], auth)
-        bodies = [checkin(*cards[n % len(cards)]) for n in range(REQUESTS)]
-        plain = [
-            ("POST", "/bare/visits", {k: b[k] for k in ("id", "household_id", "device_time", "sent_at")})
-            for b in bodies
-        ]
-        bare_rate = await load(bare_base, plain, {})
-        app_rate = await load(app_base, [("POST", "/api/visits/checkin", b) for b in bodies], auth)
+        # Taking turns, best of ROUNDS for each: what a shared machine disturbs least (common.best_of).
+        bare_rates, app_rates, first = [], [], None
+        for _ in range(ROUNDS):
+            bodies = [checkin(*cards[n % len(cards)]) for n in range(REQUESTS)]
+            first = first or bodies
+            plain = [
+                ("POST", "/bare/visits", {k: b[k] for k in ("id", "household_id", "device_time", "sent_at")})
+                for b in bodies
+            ]
+            bare_rates.append(await load(bare_base, plain, {}))
+            app_rates.append(await load(app_base, [("POST", "/api/visits/checkin", b) for b in bodies], auth))
         report.add(
             Figure(
                 "visit submission (auth, card token, idempotent insert, audit) vs plain insert",
-                app_rate,
-                bare_rate,
+                max(app_rates),
+                max(bare_rates),
                 "req/s",
                 "≥ 0.35",
+                f"(best of {ROUNDS} each, taking turns)",
             )
         )
-        ids = [b["id"] for b in bodies[: REQUESTS // 3]] * 3
-        bare_read = await load(bare_base, [("GET", f"/bare/visits/{i}", None) for i in ids], {})
-        app_read = await load(app_base, [("GET", f"/api/visits/{i}", None) for i in ids], auth)
+        ids = [b["id"] for b in first[: REQUESTS // 3]] * 3
+        bare_reads, app_reads = [], []
+        for _ in range(ROUNDS):
+            bare_reads.append(await load(bare_base, [("GET", f"/bare/visits/{i}", None) for i in ids], {}))
+            app_reads.append(await load(app_base, [("GET", f"/api/visits/{i}", None) for i in ids], auth))
         report.add(
             Figure(
-                "visit detail with object-level authorization vs plain row read", app_read, bare_read, "req/s", "≥ 0.5"
+                "visit detail with object-level authorization vs plain row read",
+                max(app_reads),
+                max(bare_reads),
+                "req/s",
+                "≥ 0.5",
+                f"(best of {ROUNDS} each, taking turns)",
             )
         )
     finally:
