@@ -10,6 +10,10 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 T = TypeVar("T")
+# A route's opt key: its answers are about a kilobyte (a check-in's: ~1 kB, two with photos and
+# flags), where gzip saves no round trip, so the compression middleware skips the route without
+# building a compressor for each answer (3% of a check-in: bench_web.py; see app.py).
+UNCOMPRESSED = "uncompressed"
 
 
 class Page(msgspec.Struct, Generic[T], kw_only=True):

@@ -23,7 +23,7 @@ from carepact import __version__, db
 from carepact.accounts.access import provide_principal
 from carepact.accounts.middleware import AuthMiddleware
 from carepact.accounts.routes import AuthController
-from carepact.api import provide_page
+from carepact.api import UNCOMPRESSED, provide_page
 from carepact.audit.routes import AuditController
 from carepact.cards.routes import CardController, open_card
 from carepact.errors import EXCEPTION_HANDLERS, document_errors
@@ -199,8 +199,9 @@ def create_app() -> Litestar:
         response_headers=SECURITY_HEADERS,
         before_send=[_security_headers_on_every_response],
         # A body that fits one TCP segment (~1,460 bytes) reaches a phone no sooner compressed: only
-        # larger ones (lists, dashboards, pages) are worth the CPU. A check-in's answer is ~1 kB.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1400),
+        # larger ones (lists, dashboards, pages) are worth the CPU. Routes whose answers are about a
+        # kilobyte (the check-in) skip the compressor altogether (opt UNCOMPRESSED).
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1400, exclude_opt_key=UNCOMPRESSED),
         request_max_body_size=20 * 1024 * 1024,
         openapi_config=OpenAPIConfig(
             title="carepact API",

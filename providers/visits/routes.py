@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from carepact.accounts.access import CurrentPrincipal
-from carepact.api import Page, Paging, client_ip
+from carepact.api import UNCOMPRESSED, Page, Paging, client_ip
 from carepact.audit.services import actor_of
 from carepact.catalogue import HOME_SERVICES
 from providers.tables import Review
@@ -74,6 +74,7 @@ class VisitController(Controller):
         operation_id="checkinVisit",
         summary="签到（可重复提交：同一编号同一内容只保存一次）",
         description="手机生成服务记录 UUID。离线时记录保存在手机上，恢复网络后按原样提交；服务器记录手机时间、接收时间和时钟偏差。",
+        opt={UNCOMPRESSED: True},
     )
     async def checkin(
         self, request: Request, principal: CurrentPrincipal, data: JSONBody[CheckinIn]
