@@ -13,11 +13,10 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from piccolo.columns.combination import Where
-from piccolo.query.methods.select import Select
+from piccolo.columns.combination import Where, WhereRaw
 from piccolo.querystring import QueryString
 
-from carepact.accounts.tables import Assignment, Role
+from carepact.accounts.tables import Role
 from carepact.dates import local_today
 from carepact.db import fetch
 from carepact.errors import Problem, forbidden
@@ -63,10 +62,22 @@ def _in_subtree(path_column: Any, principal: Principal) -> Where:
     return path_column.like(f"{principal.region_path}%")
 
 
-def _open_assignments() -> Select:
+def _assigned(principal: Principal) -> QueryString:
+    """The households a field worker's open assignments give it, or a provider manager's
+    organisation's: the one statement of it, hand-written (building Piccolo's sub-select cost more
+    per check-in than running it: bench_web.py)."""
     today = local_today()
-    return Assignment.select(Assignment.household).where(
-        (Assignment.starts_on <= today) & ((Assignment.ends_on.is_null()) | (Assignment.ends_on >= today))
+    mine, key = (
+        ("worker", principal.account_id)
+        if principal.role == Role.field_worker
+        else ("organisation", principal.organisation_id)
+    )
+    return QueryString(
+        'SELECT "assignment"."household" FROM "assignment" WHERE "assignment"."' + mine + '" = {}'
+        ' AND "assignment"."starts_on" <= {} AND ("assignment"."ends_on" IS NULL OR "assignment"."ends_on" >= {})',
+        key,
+        today,
+        today,
     )
 
 
@@ -75,33 +86,18 @@ def visible_households(principal: Principal) -> Where:
     match principal.role:
         case Role.city_admin | Role.county_auditor | Role.township_officer:
             return _in_subtree(Household.village._.path, principal)
-        case Role.provider_manager:
-            return Household.id.is_in(_open_assignments().where(Assignment.organisation == principal.organisation_id))
-        case Role.field_worker:
-            return Household.id.is_in(_open_assignments().where(Assignment.worker == principal.account_id))
+        case Role.provider_manager | Role.field_worker:
+            return WhereRaw('"household"."id" IN ({})', _assigned(principal))
         case _:
             return _never(Household.id)
 
 
 def visible_household_ids(principal: Principal) -> QueryString:
     """``visible_households`` as a sub-select of household ids, for a statement run with
-    ``carepact.db.fetch``. Hand-written for the roles that check in and out all day (open
-    assignments, as ``_open_assignments``): building Piccolo's sub-select cost more per check-in
-    than running it (bench_web.py)."""
-    match principal.role:
-        case Role.field_worker | Role.provider_manager:
-            today = local_today()
-            mine = "worker" if principal.role == Role.field_worker else "organisation"
-            key = principal.account_id if principal.role == Role.field_worker else principal.organisation_id
-            return QueryString(
-                "SELECT household FROM assignment WHERE " + mine + " = {} AND starts_on <= {}"
-                " AND (ends_on IS NULL OR ends_on >= {})",
-                key,
-                today,
-                today,
-            )
-        case _:
-            return Household.select(Household.id).where(visible_households(principal)).querystrings[0]
+    ``carepact.db.fetch``."""
+    if principal.role in (Role.field_worker, Role.provider_manager):
+        return _assigned(principal)
+    return Household.select(Household.id).where(visible_households(principal)).querystrings[0]
 
 
 def visible_residents(principal: Principal) -> Where:
