@@ -24,14 +24,13 @@ from typing import Any
 
 import msgspec
 from piccolo.columns.combination import Where
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 from piccolo.querystring import QueryString
 
 from carepact.accounts.access import Principal, region_in_scope, require, visible_households, visible_organisations
 from carepact.accounts.tables import Role
 from carepact.audit.services import Actor, record
 from carepact.dates import day_start, local_today
-from carepact.db import atomic, engine, insert_many, is_postgres
+from carepact.db import atomic, engine, fetch, insert_many, is_postgres
 from carepact.errors import FieldError, Problem, not_found
 from carepact.jobs import services as jobs
 from carepact.registry.tables import CareLevel, Household, Organisation, OrganisationKind, Region
@@ -201,26 +200,6 @@ async def _episodes(since: dt.datetime, until: dt.datetime, households: Any) -> 
     return episodes
 
 
-async def fetch_rows(sql: str, *args: Any) -> Any:
-    """The rows of one hand-written statement as tuples (asyncpg Records on PostgreSQL: read by
-    position too), on the current transaction if there is one. Piccolo's SQLite rows are dicts
-    built by a Python function per row, and for 300,000 visits that alone outweighs the query."""
-    db = engine()
-    if is_postgres():
-        return await db.run_querystring(QueryString(sql, *args))
-    assert isinstance(db, SQLiteEngine)
-    compiled, values = QueryString(sql, *args).compile_string(engine_type="sqlite")
-    transaction = db.current_transaction.get()
-    connection = transaction.connection if transaction is not None else await db.get_connection()
-    connection.row_factory = None
-    try:
-        return await connection.execute_fetchall(compiled, values)
-    finally:
-        connection.row_factory = dict_factory
-        if transaction is None:
-            await connection.close()
-
-
 async def _visits(
     templates: Iterable[Template], since: dt.datetime, until: dt.datetime, households: Any
 ) -> tuple[dict[int, list[VisitFacts]], int]:
@@ -276,9 +255,9 @@ async def _visits(
         ),
     ]
     if engine().current_transaction.get() is None:  # each on its own connection, at the same time
-        rows, photo_rows, service_rows = await asyncio.gather(*(fetch_rows(sql, *a) for sql, a in statements))
+        rows, photo_rows, service_rows = await asyncio.gather(*(fetch(sql, *a, tuples=True) for sql, a in statements))
     else:  # one connection: one statement at a time
-        rows, photo_rows, service_rows = [await fetch_rows(sql, *a) for sql, a in statements]
+        rows, photo_rows, service_rows = [await fetch(sql, *a, tuples=True) for sql, a in statements]
     linked: dict[str, int] = defaultdict(int)
     for (visit_id,) in photo_rows:
         linked[visit_id] += 1 << shift

@@ -19,7 +19,7 @@ from piccolo.columns.column_types import Serial
 from piccolo.columns.defaults.base import Default
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 from carepact.sqlite import PooledSQLiteEngine
@@ -35,36 +35,44 @@ def is_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
 
 
-async def fetch(sql: str, *args: Any) -> list[Any]:
+async def fetch(sql: str, *args: Any, tuples: bool = False) -> list[Any]:
     """Rows of one hand-written statement, for the paths every request takes (who is calling, a
-    check-in, a visit's detail). ``{}`` stands for each argument in both dialects, and an argument
-    may itself be a QueryString (a Piccolo condition's ``.querystring``, a sub-select's). It runs on
-    the request's transaction if there is one. Rows are dicts on SQLite and asyncpg Records on
-    PostgreSQL: read them by column name. Column values come back as Piccolo's own selects give
-    them for plain columns (timestamps, UUIDs); computed columns come back as the driver gives them.
+    check-in, a visit's detail) and the bulk reads of the agreement engine. ``{}`` stands for each
+    argument in both dialects, and an argument may itself be a QueryString (a Piccolo condition's
+    ``.querystring``, a sub-select's). It runs on the request's transaction if there is one. Rows
+    are dicts on SQLite, or plain tuples with ``tuples`` (Piccolo's dict per row outweighs the query
+    for 300,000 visits), and asyncpg Records on PostgreSQL (by name or position). Plain columns come
+    back as Piccolo's selects give them (timestamps, UUIDs); computed ones as the driver gives them.
 
     Skipping Piccolo's query objects is what makes it cheap: a select with two joins costs ~0.4 ms
     to build and run against ~0.05 ms for the same statement here (tests/perf/bench_web.py).
     """
-    flat = _flatten(sql, args)
-    if flat is None:
-        return await engine().run_querystring(QueryString(sql, *args))
-    sql, args = flat
-    # The statement's text is compiled once, and it goes to the connection as Piccolo's engines send
-    # it (QueryString parses its template on every call: a tenth of a check-in's time).
     db = engine()
     postgres = isinstance(db, PostgresEngine)
-    text = _compiled(sql, postgres)
+    flat = _flatten(sql, args)
+    if flat is not None:  # the text compiled once per statement (QueryString parses it every call)
+        text, values = _compiled(flat[0], postgres), list(flat[1])
+    else:
+        text, values = QueryString(sql, *args).compile_string(engine_type=db.engine_type)
     transaction = db.current_transaction.get()
     if postgres:
         if transaction is not None:
-            return await transaction.connection.fetch(text, *args)
+            return await transaction.connection.fetch(text, *values)
         if db.pool:  # type: ignore[attr-defined]
-            return await db._run_in_pool(text, args)  # type: ignore[attr-defined]
-        return await db._run_in_new_connection(text, args)  # type: ignore[attr-defined]
-    if transaction is not None:
-        return await db._run_in_existing_connection(transaction.connection, text, list(args))  # type: ignore[attr-defined]
-    return await db._run_in_new_connection(text, list(args))  # type: ignore[attr-defined]
+            return await db._run_in_pool(text, values)  # type: ignore[attr-defined]
+        return await db._run_in_new_connection(text, values)  # type: ignore[attr-defined]
+    if not tuples:
+        if transaction is not None:
+            return await db._run_in_existing_connection(transaction.connection, text, values)  # type: ignore[attr-defined]
+        return await db._run_in_new_connection(text, values)  # type: ignore[attr-defined]
+    connection = transaction.connection if transaction is not None else await db.get_connection()
+    connection.row_factory = None
+    try:
+        return await connection.execute_fetchall(text, values)
+    finally:
+        connection.row_factory = dict_factory
+        if transaction is None:
+            await connection.close()  # a pooled connection: lent again
 
 
 def _flatten(sql: str, args: Sequence[Any]) -> tuple[str, tuple[Any, ...]] | None:

@@ -316,20 +316,20 @@ def _window() -> tuple[dt.datetime, dt.datetime]:
 
 
 async def bare_count() -> list:
-    from contracts.agreement.evaluation import fetch_rows
+    from carepact.db import fetch
 
     since, until = _window()
-    return await fetch_rows(
+    return await fetch(
         'SELECT "household", count(*) FROM "visit" WHERE "checkin_at" >= {} AND "checkin_at" < {} GROUP BY "household"',
         since,
         until,
+        tuples=True,
     )
 
 
 async def weekly_aggregate() -> list:
     """Per household and week: the days with a verified visit, and their minutes."""
-    from carepact.db import is_postgres
-    from contracts.agreement.evaluation import fetch_rows
+    from carepact.db import fetch, is_postgres
     from contracts.delivery import verified_visit
 
     if is_postgres():
@@ -339,12 +339,13 @@ async def weekly_aggregate() -> list:
         day = "date(\"checkin_at\", '+8 hours')"
         week = f"date({day}, 'weekday 0', '-6 days')"  # the Monday of the local day's week
     since, until = _window()
-    return await fetch_rows(
+    return await fetch(
         f'SELECT "household", {week} AS week, count(DISTINCT {day}), sum("duration_minutes") FROM "visit" '
         'WHERE "checkin_at" >= {} AND "checkin_at" < {} AND {} GROUP BY "household", week',
         since,
         until,
         verified_visit().querystring,
+        tuples=True,
     )
 
 
@@ -436,11 +437,11 @@ def _clause_statements() -> dict[str, tuple[str, tuple]]:
 
 async def clause_aggregates() -> dict[str, float]:
     """Best-of-RUNS seconds of each clause's hand-written statement (the weekly one is timed apart)."""
-    from contracts.agreement.evaluation import fetch_rows
+    from carepact.db import fetch
 
     seconds = {}
     for name, (statement, args) in _clause_statements().items():
-        seconds[name], _ = await best(RUNS, lambda statement=statement, args=args: fetch_rows(statement, *args))
+        seconds[name], _ = await best(RUNS, lambda statement=statement, args=args: fetch(statement, *args, tuples=True))
     return seconds
 
 
